@@ -190,7 +190,7 @@ func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error)
 			detail += " (resumed session, re-validated at " + now.UTC().Format(time.RFC3339) + ")"
 		}
 		st.Record(Check{Verifier: "chain", Subject: certLabel(chain[0]), Outcome: Pass, Detail: detail})
-		st.Record(Check{Verifier: "hostname", Subject: certLabel(chain[0]), Outcome: Pass, Detail: fmt.Sprintf("%q matches the certificate", cs.ServerName)})
+		st.Record(Check{Verifier: "hostname", Subject: certLabel(chain[0]), Outcome: Pass, Detail: fmt.Sprintf("%q matches the certificate", rep.ServerName)})
 		err := runVerifiers(ctx, st, d.verifiers)
 		rep.Checks = st.Checks()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -185,6 +186,12 @@ func WithBaseConfig(base *tls.Config) Option {
 			return fmt.Errorf("tlsclient: WithBaseConfig: MaxVersion %s is below TLS 1.2", tls.VersionName(base.MaxVersion))
 		}
 		c.base = base.Clone()
+		// Clone copies slices shallowly: own them, so that a caller
+		// changing its config later cannot reach into the Dialer.
+		c.base.NextProtos = slices.Clone(base.NextProtos)
+		c.base.CipherSuites = slices.Clone(base.CipherSuites)
+		c.base.CurvePreferences = slices.Clone(base.CurvePreferences)
+		c.base.Certificates = slices.Clone(base.Certificates)
 		return nil
 	}
 }

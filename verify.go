@@ -278,7 +278,9 @@ func (r *Report) String() string {
 }
 
 func (r *Report) setConnection(cs *tls.ConnectionState) {
-	r.ServerName = cs.ServerName
+	if cs.ServerName != "" { // empty for IP literals, which send no SNI
+		r.ServerName = cs.ServerName
+	}
 	r.Version = tls.VersionName(cs.Version)
 	r.CipherSuite = tls.CipherSuiteName(cs.CipherSuite)
 	r.ALPN = cs.NegotiatedProtocol
