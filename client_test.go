@@ -116,24 +116,30 @@ func TestChainFailures(t *testing.T) {
 		hint     string
 	}{
 		{
-			name:    "hostname mismatch",
-			leaf:    func() *testpki.Cert { return testpki.Must(inter.Issue(testpki.CertOptions{DNSNames: []string{"other.test"}})) },
+			name: "hostname mismatch",
+			leaf: func() *testpki.Cert {
+				return testpki.Must(inter.Issue(testpki.CertOptions{DNSNames: []string{"other.test"}}))
+			},
 			reason:  tlsclient.HostnameMismatch,
 			check:   "hostname",
 			x509Err: &x509.HostnameError{},
 			hint:    `valid for other.test, not for "localhost"`,
 		},
 		{
-			name:    "expired",
-			leaf:    func() *testpki.Cert { return testpki.Must(inter.Issue(testpki.CertOptions{NotBefore: testpki.Now.AddDate(-1, 0, 0), NotAfter: testpki.Now.Add(-time.Hour)})) },
+			name: "expired",
+			leaf: func() *testpki.Cert {
+				return testpki.Must(inter.Issue(testpki.CertOptions{NotBefore: testpki.Now.AddDate(-1, 0, 0), NotAfter: testpki.Now.Add(-time.Hour)}))
+			},
 			reason:  tlsclient.Expired,
 			check:   "chain",
 			x509Err: &x509.CertificateInvalidError{},
 			hint:    "the server must renew its certificate",
 		},
 		{
-			name:    "not yet valid",
-			leaf:    func() *testpki.Cert { return testpki.Must(inter.Issue(testpki.CertOptions{NotBefore: testpki.Now.Add(time.Hour)})) },
+			name: "not yet valid",
+			leaf: func() *testpki.Cert {
+				return testpki.Must(inter.Issue(testpki.CertOptions{NotBefore: testpki.Now.Add(time.Hour)}))
+			},
 			reason:  tlsclient.NotYetValid,
 			check:   "chain",
 			x509Err: &x509.CertificateInvalidError{},
@@ -172,8 +178,10 @@ func TestChainFailures(t *testing.T) {
 			hint:    "is self-signed and not trusted",
 		},
 		{
-			name:    "wrong usage",
-			leaf:    func() *testpki.Cert { return testpki.Must(inter.Issue(testpki.CertOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})) },
+			name: "wrong usage",
+			leaf: func() *testpki.Cert {
+				return testpki.Must(inter.Issue(testpki.CertOptions{ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}))
+			},
 			reason:  tlsclient.WrongUsage,
 			check:   "chain",
 			x509Err: &x509.CertificateInvalidError{},
