@@ -1,0 +1,305 @@
+package revocation
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tlsclient/tlsclient"
+	"github.com/tlsclient/tlsclient/internal/fetch"
+	"github.com/tlsclient/tlsclient/internal/x509util"
+)
+
+// Stapled returns a verifier that checks the OCSP response the server
+// stapled for its certificate, without network access. A revoked staple
+// aborts; a must-staple certificate without a valid staple aborts with
+// ErrMustStaple; a missing or unusable staple is otherwise recorded (a
+// failure under RequireStatus, a warning under SoftFail).
+func Stapled(opts ...Option) tlsclient.Verifier {
+	return newChecker("staple", []Source{SourceStaple}, opts)
+}
+
+// OCSP returns a verifier that asks the OCSP responders named in each
+// certificate's AIA extension, in order, for its status. Responses are
+// cached until their nextUpdate.
+func OCSP(opts ...Option) tlsclient.Verifier {
+	return newChecker("ocsp", []Source{SourceOCSP}, opts)
+}
+
+// CRL returns a verifier that checks each certificate against the CRLs of
+// its distribution points (or CRLs preloaded with WithCRLs), with RFC 5280
+// semantics: signature and issuer, scope (Issuing Distribution Point), delta
+// CRLs, freshness. CRLs are cached until their nextUpdate.
+func CRL(opts ...Option) tlsclient.Verifier {
+	return newChecker("crl", []Source{SourceCRL}, opts)
+}
+
+// New returns the combined verifier: for each certificate it consults the
+// staple (leaf only), then CRLs, then OCSP (see WithOrder), and the first
+// definitive answer wins. Only what the staple left unknown is fetched.
+func New(opts ...Option) tlsclient.Verifier {
+	return newChecker("revocation", nil, opts)
+}
+
+// kind is what a source concluded about one certificate.
+type kind int
+
+const (
+	notApplicable kind = iota // the source has nothing for this certificate
+	good                      // definitive: not revoked
+	revoked                   // definitive: revoked
+	noAnswer                  // applicable, but no usable answer (err says why)
+)
+
+// answer is one source's conclusion about one certificate.
+type answer struct {
+	kind      kind
+	revokedAt time.Time
+	reason    tlsclient.RevocationReason
+	detail    string // what was found, in a few words
+	err       error  // why there is no answer (noAnswer, notApplicable)
+	url       string
+	cached    bool
+	this      time.Time
+	next      time.Time
+	// mustStaple marks a staple failure that must abort whatever the
+	// other sources say (RFC 7633).
+	mustStaple bool
+}
+
+// request is one certificate to check.
+type request struct {
+	st     *tlsclient.State
+	chain  []*x509.Certificate // verified chain, leaf first, anchor last
+	index  int                 // position of cert in chain
+	cert   *x509.Certificate
+	issuer *x509.Certificate
+	now    time.Time
+}
+
+// source is one way to learn a certificate's status.
+type source interface {
+	check(ctx context.Context, r *request) answer
+}
+
+// Details is the Data of a revocation check in the Report.
+type Details struct {
+	Source     Source    `json:"source,omitempty"`
+	Status     string    `json:"status"` // good, revoked, unknown, not applicable
+	ThisUpdate time.Time `json:"this_update,omitzero"`
+	NextUpdate time.Time `json:"next_update,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	Reason     string    `json:"reason,omitempty"`
+	Cached     bool      `json:"cached"`
+}
+
+// checker is every revocation verifier: a list of sources consulted in
+// order for each certificate, and the policy that turns their answers into
+// a decision.
+type checker struct {
+	name    string
+	opts    *options
+	err     error // a configuration error, returned by every Verify
+	sources []source
+	srcName []Source
+	fetcher *fetch.Fetcher
+	cache   Cache
+}
+
+var _ tlsclient.Verifier = (*checker)(nil)
+
+func newChecker(name string, only []Source, opts []Option) *checker {
+	c := &checker{name: name}
+	o, err := applyOptions(opts)
+	if err != nil {
+		c.err = err
+		return c
+	}
+	c.opts = o
+	if only != nil {
+		if o.orderSet {
+			c.err = fmt.Errorf("revocation: WithOrder applies to New, not to %s()", name)
+			return c
+		}
+		o.order = only
+	}
+	if len(only) == 1 && only[0] == SourceStaple {
+		o.leafOnly = true // a staple only ever covers the leaf
+	}
+	c.fetcher = fetch.New(o.httpClient, o.fetchTimeout, o.maxRedirects)
+	c.cache = o.cache
+	if c.cache == nil {
+		c.cache = NewMemoryCache(0)
+	}
+	for _, s := range o.order {
+		src, err := c.newSource(s)
+		if err != nil {
+			c.err = err
+			return c
+		}
+		c.sources = append(c.sources, src)
+		c.srcName = append(c.srcName, s)
+	}
+	return c
+}
+
+// Name labels the verifier's checks in the Report: "staple", "ocsp", "crl"
+// or "revocation".
+func (c *checker) Name() string { return c.name }
+
+// certResult is the decision for one certificate.
+type certResult struct {
+	revoked *tlsclient.RevokedError
+	err     error // a failure that aborts (unavailable under hard-fail, must-staple)
+}
+
+// Verify checks every certificate of the verified chain (or the leaf only),
+// in parallel, and returns the first failure in chain order.
+func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
+	if c.err != nil {
+		st.Record(tlsclient.Check{Outcome: tlsclient.Fail, Detail: "misconfigured verifier", Err: c.err})
+		return c.err
+	}
+	chain := st.Chain()
+	if len(chain) == 0 {
+		err := fmt.Errorf("%w: revocation: no verified chain in the State (put the chain, leaf first and trust anchor last, in ConnectionState.VerifiedChains)", tlsclient.ErrRevocationUnavailable)
+		st.Record(tlsclient.Check{Outcome: tlsclient.Fail, Detail: "no verified chain", Err: err})
+		return err
+	}
+	if len(chain) == 1 {
+		st.Record(tlsclient.Check{Subject: tlsclient.CertLabel(chain[0]), Outcome: tlsclient.Skip,
+			Detail: "the server's certificate is itself a trust anchor: nothing to check"})
+		return nil
+	}
+	n := len(chain) - 1 // the trust anchor is not checked
+	if c.opts.leafOnly {
+		n = 1
+	}
+	now := st.Time()
+	results := make([]certResult, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		r := &request{st: st, chain: chain, index: i, cert: chain[i], issuer: chain[i+1], now: now}
+		if n == 1 {
+			results[i] = c.checkCert(ctx, r)
+			break
+		}
+		wg.Go(func() { results[i] = c.checkCert(ctx, r) })
+	}
+	wg.Wait()
+	var errs []error
+	for _, res := range results {
+		if res.revoked != nil {
+			return res.revoked
+		}
+		if res.err != nil {
+			errs = append(errs, res.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkCert consults the sources in order for one certificate and records
+// each one consulted, then the decision.
+func (c *checker) checkCert(ctx context.Context, r *request) certResult {
+	subject := tlsclient.CertLabel(r.cert)
+	record := func(ch tlsclient.Check) {
+		ch.Subject = subject
+		r.st.Record(ch)
+	}
+	if c.opts.shortLived > 0 {
+		if life := r.cert.NotAfter.Sub(r.cert.NotBefore); life <= c.opts.shortLived {
+			record(tlsclient.Check{Outcome: tlsclient.Skip, Detail: fmt.Sprintf("short-lived certificate (%s) exempt from revocation checking", life.Round(time.Minute))})
+			return certResult{}
+		}
+	}
+	var failures []error
+	for i, src := range c.sources {
+		name := c.srcName[i]
+		start := time.Now()
+		a := src.check(ctx, r)
+		elapsed := time.Since(start)
+		d := Details{Source: name, ThisUpdate: a.this, NextUpdate: a.next, Cached: a.cached}
+		ch := tlsclient.Check{Source: string(name), URL: a.url, Elapsed: elapsed}
+		switch a.kind {
+		case good:
+			d.Status = "good"
+			ch.Outcome, ch.Detail, ch.Data = tlsclient.Pass, a.detail, d
+			record(ch)
+			return certResult{}
+		case revoked:
+			d.Status, d.RevokedAt, d.Reason = "revoked", a.revokedAt, a.reason.String()
+			rerr := &tlsclient.RevokedError{Subject: subject, Serial: r.cert.SerialNumber, RevokedAt: a.revokedAt,
+				Reason: a.reason, Source: string(name), URL: a.url}
+			ch.Outcome, ch.Detail, ch.Err, ch.Data = tlsclient.Fail, a.detail, rerr, d
+			record(ch)
+			return certResult{revoked: rerr}
+		case notApplicable:
+			if a.detail == "" {
+				continue // structurally irrelevant (a staple for an intermediate)
+			}
+			d.Status = "not applicable"
+			ch.Outcome, ch.Detail, ch.Err, ch.Data = tlsclient.Skip, a.detail, a.err, d
+			record(ch)
+			continue
+		}
+		d.Status = "unknown"
+		if a.mustStaple {
+			// RFC 7633: the server promised a staple and broke the
+			// promise; no other source can make up for it.
+			err := fmt.Errorf("%w: %s: %w", tlsclient.ErrMustStaple, subject, a.err)
+			ch.Outcome, ch.Detail, ch.Err, ch.Data = tlsclient.Fail, a.detail, err, d
+			record(ch)
+			return certResult{err: err}
+		}
+		failures = append(failures, a.err)
+		ch.Outcome, ch.Detail, ch.Err, ch.Data = tlsclient.Skip, a.detail+"; no definitive answer", a.err, d
+		record(ch)
+	}
+	if len(failures) == 0 {
+		if c.opts.requireStatus {
+			err := &UnavailableError{Subject: subject, Serial: r.cert.SerialNumber,
+				Reason: "no revocation source is available for it and RequireStatus is set: " + c.noSourceHint(r)}
+			record(tlsclient.Check{Outcome: tlsclient.Fail, Detail: "no revocation source (RequireStatus)", Err: err})
+			return certResult{err: err}
+		}
+		record(tlsclient.Check{Outcome: tlsclient.Skip, Detail: "not applicable: " + c.noSourceHint(r)})
+		return certResult{}
+	}
+	err := &UnavailableError{Subject: subject, Serial: r.cert.SerialNumber, Reason: "no source gave a definitive answer", Errs: failures}
+	if c.opts.softFail {
+		record(tlsclient.Check{Outcome: tlsclient.Warning, Detail: "revocation status unknown; continuing (SoftFail)", Err: err})
+		return certResult{}
+	}
+	record(tlsclient.Check{Outcome: tlsclient.Fail, Detail: "revocation status unavailable (hard-fail)", Err: err})
+	return certResult{err: err}
+}
+
+func (c *checker) noSourceHint(r *request) string {
+	switch {
+	case len(c.sources) == 1 && c.srcName[0] == SourceStaple:
+		return "the server stapled no OCSP response"
+	case len(r.cert.OCSPServer) == 0 && len(r.cert.CRLDistributionPoints) == 0:
+		return "the certificate names no OCSP responder and no CRL distribution point"
+	}
+	return "none of the configured sources covers the certificate"
+}
+
+// newSource builds the source named s. Each source lives in its own file.
+func (c *checker) newSource(s Source) (source, error) {
+	switch s {
+	case SourceStaple:
+		return newStapleSource(c.opts), nil
+	case SourceOCSP:
+		return newOCSPSource(c.opts, c.fetcher, c.cache), nil
+	case SourceCRL:
+		return newCRLSource(c.opts, c.fetcher, c.cache)
+	}
+	return nil, fmt.Errorf("revocation: unknown source %q", s)
+}
+
+// mustStaple reports whether cert requires a stapled OCSP response.
+func mustStaple(cert *x509.Certificate) bool { return x509util.MustStaple(cert) }
