@@ -10,7 +10,9 @@ import (
 // "no answer", so a hard-fail policy refuses rather than passes.)
 type crlSource struct{}
 
-func newCRLSource(o *options, f *fetch.Fetcher, c Cache) (*crlSource, error) { return &crlSource{}, nil }
+func newCRLSource(o *options, f *fetch.Fetcher, c Cache) (*crlSource, error) {
+	return &crlSource{}, nil
+}
 
 func (s *crlSource) check(ctx context.Context, r *request) answer {
 	if len(r.cert.CRLDistributionPoints) == 0 {
