@@ -107,6 +107,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, 
 	tc := tls.Client(ec, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
+		if rep.Version == "" {
+			// Refused before VerifyConnection: keep what was negotiated.
+			if cs := tc.ConnectionState(); cs.Version != 0 {
+				rep.setConnection(&cs)
+			}
+		}
 		return nil, d.handshakeError(ctx, err, verr, rep)
 	}
 	if d.cfg.reportHook != nil {
@@ -190,7 +196,13 @@ func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error)
 			detail += " (resumed session, re-validated at " + now.UTC().Format(time.RFC3339) + ")"
 		}
 		st.Record(Check{Verifier: "chain", Subject: certLabel(chain[0]), Outcome: Pass, Detail: detail})
-		st.Record(Check{Verifier: "hostname", Subject: certLabel(chain[0]), Outcome: Pass, Detail: fmt.Sprintf("%q matches the certificate", rep.ServerName)})
+		hostDetail := fmt.Sprintf("%q matches the certificate", rep.ServerName)
+		if rep.ServerName == "" {
+			// TLSConfig used for an IP literal: crypto/tls sent no SNI and
+			// verified the IP against the certificate's IP SANs.
+			hostDetail = "the dialled IP address matches the certificate's IP SANs (no SNI sent)"
+		}
+		st.Record(Check{Verifier: "hostname", Subject: certLabel(chain[0]), Outcome: Pass, Detail: hostDetail})
 		err := runVerifiers(ctx, st, d.verifiers)
 		rep.Checks = st.Checks()
 		if err != nil {
@@ -253,10 +265,14 @@ var ErrTruncated = fmt.Errorf("tlsclient: connection closed without close_notify
 
 // Read reads application data. At the end of the stream it returns io.EOF
 // when the peer sent close_notify, and ErrTruncated when the transport ended
-// without it (crypto/tls itself reports both as io.EOF).
+// without it, at a record boundary or inside a record (crypto/tls itself
+// reports the first as io.EOF).
 func (c *Conn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if err == io.EOF && c.raw.eof.Load() {
+	if (err == io.EOF || err == io.ErrUnexpectedEOF) && c.raw.eof.Load() {
+		// The transport ended without close_notify: at a record
+		// boundary crypto/tls says io.EOF, inside a record
+		// io.ErrUnexpectedEOF. Either way the stream was cut.
 		return n, ErrTruncated
 	}
 	return n, err

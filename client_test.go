@@ -78,6 +78,24 @@ func TestDialGood(t *testing.T) {
 	}
 }
 
+func TestTruncatedInsideRecord(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t, testpki.CertOptions{})
+	s := serve(t, testpki.ServerOptions{Cert: p.leaf, Handler: func(c *tls.Conn) {
+		// Half an application-data record, then the TCP connection ends.
+		c.NetConn().Write([]byte{0x17, 0x03, 0x03, 0x00, 0x40, 1, 2, 3})
+		c.NetConn().Close()
+	}})
+	c, err := tlsclient.Dial("tcp", localhost(s.Addr), p.opts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.ReadAll(c); !errors.Is(err, tlsclient.ErrTruncated) {
+		t.Fatalf("want ErrTruncated for a cut inside a record, got %v", err)
+	}
+}
+
 func TestTruncatedConnection(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t, testpki.CertOptions{})
@@ -225,6 +243,9 @@ func TestChainFailures(t *testing.T) {
 			}
 			if st := mustOneCheck(t, r, "staple"); st.Outcome != tlsclient.Skip {
 				t.Errorf("verifiers that did not run must be recorded as skipped: %+v", st)
+			}
+			if r.Version == "" || r.CipherSuite == "" {
+				t.Errorf("the negotiated version and suite belong in the report of a refused handshake: %q %q", r.Version, r.CipherSuite)
 			}
 			if len(r.Chain) == 0 || r.Chain[0].SHA256 == "" {
 				t.Errorf("report should describe the chain the server sent: %+v", r.Chain)
@@ -402,7 +423,7 @@ func TestVerifiersOrderAndAbort(t *testing.T) {
 	var order []string
 	var mu sync.Mutex
 	mark := func(name string, err error) tlsclient.Verifier {
-		return verifierFunc{name: name, f: func(_ context.Context, st *tlsclient.State) error {
+		return tlsclient.VerifierFunc(name, func(_ context.Context, st *tlsclient.State) error {
 			mu.Lock()
 			order = append(order, name)
 			mu.Unlock()
@@ -410,7 +431,7 @@ func TestVerifiersOrderAndAbort(t *testing.T) {
 				return fmt.Errorf("verifier %s ran without the verified chain", name)
 			}
 			return err
-		}}
+		})
 	}
 	sentinel := fmt.Errorf("policy says no: %w", tlsclient.ErrCTPolicy)
 	_, err := tlsclient.Dial("tcp", localhost(s.Addr), p.opts(tlsclient.WithVerifiers(mark("first", nil), mark("second", sentinel), mark("third", nil)))...)
@@ -447,7 +468,7 @@ func TestVerifierPanicFailsClosed(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t, testpki.CertOptions{})
 	s := serve(t, testpki.ServerOptions{Cert: p.leaf})
-	boom := verifierFunc{name: "boom", f: func(context.Context, *tlsclient.State) error { panic("bug") }}
+	boom := tlsclient.VerifierFunc("boom", func(context.Context, *tlsclient.State) error { panic("bug") })
 	_, err := tlsclient.Dial("tcp", localhost(s.Addr), p.opts(tlsclient.WithVerifiers(boom))...)
 	if err == nil || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("want a refusal naming the panic, got %v", err)
@@ -551,11 +572,11 @@ func TestContextReachesVerifiers(t *testing.T) {
 	type key struct{}
 	var gotValue any
 	var deadline bool
-	v := verifierFunc{name: "ctx", f: func(ctx context.Context, _ *tlsclient.State) error {
+	v := tlsclient.VerifierFunc("ctx", func(ctx context.Context, _ *tlsclient.State) error {
 		gotValue = ctx.Value(key{})
 		_, deadline = ctx.Deadline()
 		return nil
-	}}
+	})
 	ctx := context.WithValue(context.Background(), key{}, "dial-ctx")
 	c, err := tlsclient.DialContext(ctx, "tcp", localhost(s.Addr), p.opts(tlsclient.WithVerifiers(v))...)
 	if err != nil {
@@ -572,11 +593,11 @@ func TestCanceledDuringVerifier(t *testing.T) {
 	p := newPKI(t, testpki.CertOptions{})
 	s := serve(t, testpki.ServerOptions{Cert: p.leaf})
 	ctx, cancel := context.WithCancel(context.Background())
-	blocking := verifierFunc{name: "slow", f: func(ctx context.Context, _ *tlsclient.State) error {
+	blocking := tlsclient.VerifierFunc("slow", func(ctx context.Context, _ *tlsclient.State) error {
 		cancel()
 		<-ctx.Done()
 		return fmt.Errorf("slow: %w", ctx.Err())
-	}}
+	})
 	_, err := tlsclient.DialContext(ctx, "tcp", localhost(s.Addr), p.opts(tlsclient.WithVerifiers(blocking))...)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)

@@ -57,17 +57,6 @@ func localhost(addr string) string {
 	return net.JoinHostPort("localhost", port)
 }
 
-// verifierFunc adapts a function to tlsclient.Verifier.
-type verifierFunc struct {
-	name string
-	f    func(ctx context.Context, st *tlsclient.State) error
-}
-
-func (v verifierFunc) Name() string { return v.name }
-func (v verifierFunc) Verify(ctx context.Context, st *tlsclient.State) error {
-	return v.f(ctx, st)
-}
-
 // recorder counts calls and keeps the States it saw.
 type recorder struct {
 	name string

@@ -33,6 +33,26 @@ type Verifier interface {
 	Verify(ctx context.Context, st *State) error
 }
 
+// VerifierFunc returns a Verifier named name that calls f, for checks that
+// need no state of their own.
+func VerifierFunc(name string, f func(ctx context.Context, st *State) error) Verifier {
+	return &funcVerifier{name: name, f: f}
+}
+
+type funcVerifier struct {
+	name string
+	f    func(context.Context, *State) error
+}
+
+func (v *funcVerifier) Name() string { return v.name }
+
+func (v *funcVerifier) Verify(ctx context.Context, st *State) error {
+	if v.f == nil {
+		return fmt.Errorf("tlsclient: verifier %s has no function", v.name)
+	}
+	return v.f(ctx, st)
+}
+
 // State is what a Verifier sees: the connection after chain validation, and
 // the time to judge it at.
 type State struct {

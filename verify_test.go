@@ -162,6 +162,28 @@ func TestTLSConfigWithHTTP(t *testing.T) {
 		t.Errorf("verifier calls %d, hook reports %d", len(rec.calls()), reports.Load())
 	}
 
+	// An IP literal: crypto/tls sends no SNI and checks the IP SANs.
+	var hostDetail atomic.Value
+	ipDialer, err := tlsclient.New(p.opts(tlsclient.WithReportHook(func(r *tlsclient.Report) {
+		for _, c := range r.Checks {
+			if c.Verifier == "hostname" {
+				hostDetail.Store(c.Detail)
+			}
+		}
+	}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client = &http.Client{Transport: &http.Transport{TLSClientConfig: ipDialer.TLSConfig()}}
+	resp, err = client.Get("https://" + srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d, _ := hostDetail.Load().(string); !strings.Contains(d, "IP SANs") {
+		t.Errorf("hostname check for an IP literal: %q", d)
+	}
+
 	refusing, err := tlsclient.New(p.opts(tlsclient.WithVerifiers(&recorder{name: "no", err: tlsclient.ErrRevoked}))...)
 	if err != nil {
 		t.Fatal(err)
