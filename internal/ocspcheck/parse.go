@@ -17,6 +17,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/tlsclient/tlsclient/internal/x509util"
@@ -129,13 +130,13 @@ func Parse(der []byte) (*Response, error) {
 		return resp, nil
 	}
 	var rb, rbSeq cryptobyte.String
-	if !outer.ReadASN1(&rb, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
-		!rb.ReadASN1(&rbSeq, cbasn1.SEQUENCE) {
+	if !outer.ReadASN1(&rb, cbasn1.Tag(0).Constructed().ContextSpecific()) || !outer.Empty() ||
+		!rb.ReadASN1(&rbSeq, cbasn1.SEQUENCE) || !rb.Empty() {
 		return nil, malformed("responseBytes")
 	}
 	var typ asn1.ObjectIdentifier
 	var basic cryptobyte.String
-	if !rbSeq.ReadASN1ObjectIdentifier(&typ) || !rbSeq.ReadASN1(&basic, cbasn1.OCTET_STRING) {
+	if !rbSeq.ReadASN1ObjectIdentifier(&typ) || !rbSeq.ReadASN1(&basic, cbasn1.OCTET_STRING) || !rbSeq.Empty() {
 		return nil, malformed("responseBytes")
 	}
 	if typ.String() != basicResponseOID {
@@ -181,6 +182,9 @@ func Parse(der []byte) (*Response, error) {
 			}
 			resp.Certificates = append(resp.Certificates, cert)
 		}
+	}
+	if !br.Empty() {
+		return nil, malformed("trailing data in BasicOCSPResponse")
 	}
 	if err := parseResponseData(resp, tbs); err != nil {
 		return nil, err
@@ -228,7 +232,7 @@ func parseResponseData(resp *Response, tbs cryptobyte.String) error {
 	default:
 		return malformed("responderID")
 	}
-	if !rd.ReadASN1GeneralizedTime(&resp.ProducedAt) {
+	if !readGeneralizedTime(&rd, &resp.ProducedAt) {
 		return malformed("producedAt")
 	}
 	var singles cryptobyte.String
@@ -294,7 +298,7 @@ func parseSingle(s cryptobyte.String) (SingleResponse, error) {
 		sr.Status = Good
 	case cbasn1.Tag(1).Constructed().ContextSpecific():
 		sr.Status = Revoked
-		if !status.ReadASN1GeneralizedTime(&sr.RevokedAt) {
+		if !readGeneralizedTime(&status, &sr.RevokedAt) {
 			return sr, malformed("revocationTime")
 		}
 		var reason cryptobyte.String
@@ -313,11 +317,14 @@ func parseSingle(s cryptobyte.String) (SingleResponse, error) {
 			return sr, malformed("RevokedInfo")
 		}
 	case cbasn1.Tag(2).ContextSpecific():
+		if !status.Empty() {
+			return sr, malformed("unknown is not NULL")
+		}
 		sr.Status = Unknown
 	default:
 		return sr, malformed("certStatus")
 	}
-	if !s.ReadASN1GeneralizedTime(&sr.ThisUpdate) {
+	if !readGeneralizedTime(&s, &sr.ThisUpdate) {
 		return sr, malformed("thisUpdate")
 	}
 	var next cryptobyte.String
@@ -325,7 +332,7 @@ func parseSingle(s cryptobyte.String) (SingleResponse, error) {
 	if !s.ReadOptionalASN1(&next, &hasNext, cbasn1.Tag(0).Constructed().ContextSpecific()) {
 		return sr, malformed("nextUpdate")
 	}
-	if hasNext && !next.ReadASN1GeneralizedTime(&sr.NextUpdate) {
+	if hasNext && !readGeneralizedTime(&next, &sr.NextUpdate) {
 		return sr, malformed("nextUpdate")
 	}
 	var exts cryptobyte.String
@@ -355,8 +362,12 @@ func parseExtensions(field cryptobyte.String) ([]pkix.Extension, error) {
 	for !seq.Empty() {
 		var e cryptobyte.String
 		var ext pkix.Extension
-		if !seq.ReadASN1(&e, cbasn1.SEQUENCE) || !e.ReadASN1ObjectIdentifier(&ext.Id) ||
-			!e.ReadOptionalASN1Boolean(&ext.Critical, cbasn1.BOOLEAN, false) {
+		if !seq.ReadASN1(&e, cbasn1.SEQUENCE) || !e.ReadASN1ObjectIdentifier(&ext.Id) {
+			return nil, bad
+		}
+		// critical BOOLEAN DEFAULT FALSE is not tagged: ReadOptionalASN1Boolean
+		// would expect a BOOLEAN wrapped in another one.
+		if e.PeekASN1Tag(cbasn1.BOOLEAN) && !e.ReadASN1Boolean(&ext.Critical) {
 			return nil, bad
 		}
 		var v cryptobyte.String
@@ -367,4 +378,37 @@ func parseExtensions(field cryptobyte.String) ([]pkix.Extension, error) {
 		out = append(out, ext)
 	}
 	return out, nil
+}
+
+// readGeneralizedTime reads a GeneralizedTime in UTC ("Z"), with or without
+// fractional seconds: RFC 5280 forbids fractions in certificates, but some
+// OCSP responders send them and other clients accept them.
+func readGeneralizedTime(s *cryptobyte.String, out *time.Time) bool {
+	var raw cryptobyte.String
+	if !s.ReadASN1(&raw, cbasn1.GeneralizedTime) {
+		return false
+	}
+	str := string(raw)
+	if len(str) < len("20060102150405Z") || str[len(str)-1] != 'Z' {
+		return false
+	}
+	layout := "20060102150405Z"
+	if len(str) > len(layout) {
+		frac := str[len("20060102150405") : len(str)-1]
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' || frac[len(frac)-1] == '0' {
+			return false // DER: no trailing zeros, at least one digit
+		}
+		for _, c := range frac[1:] {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		layout = "20060102150405." + strings.Repeat("9", len(frac)-1) + "Z"
+	}
+	t, err := time.Parse(layout, str)
+	if err != nil {
+		return false
+	}
+	*out = t.UTC()
+	return true
 }

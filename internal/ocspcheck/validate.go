@@ -18,18 +18,18 @@ type Reason int
 
 // Reasons for rejecting a response.
 const (
-	Malformed        Reason = iota + 1 // not a parseable OCSP response
-	NotSuccessful                      // responseStatus other than successful
-	NoMatch                            // no SingleResponse for this certificate and issuer
-	Conflicting                        // several SingleResponses for the certificate disagree
-	UnauthorizedSigner                 // the signer is neither the issuer nor a delegate it authorised
-	BadSignature                       // the signature does not verify
-	WeakAlgorithm                      // a refused or unsupported algorithm (SHA-1 when refused, MD5, ...)
-	NotYetValid                        // thisUpdate (or the delegate) is in the future beyond the skew
-	Expired                            // nextUpdate has passed, or the delegate has expired
-	TooOld                             // no nextUpdate and thisUpdate is older than the maximum age
-	CriticalExtension                  // an unknown critical extension
-	NonceMismatch                      // a nonce was sent and the response does not echo it
+	Malformed          Reason = iota + 1 // not a parseable OCSP response
+	NotSuccessful                        // responseStatus other than successful
+	NoMatch                              // no SingleResponse for this certificate and issuer
+	Conflicting                          // several SingleResponses for the certificate disagree
+	UnauthorizedSigner                   // the signer is neither the issuer nor a delegate it authorised
+	BadSignature                         // the signature does not verify
+	WeakAlgorithm                        // a refused or unsupported algorithm (SHA-1 when refused, MD5, ...)
+	NotYetValid                          // thisUpdate (or the delegate) is in the future beyond the skew
+	Expired                              // nextUpdate has passed, or the delegate has expired
+	TooOld                               // no nextUpdate and thisUpdate is older than the maximum age
+	CriticalExtension                    // an unknown critical extension
+	NonceMismatch                        // a nonce was sent and the response does not echo it
 )
 
 var reasonText = map[Reason]string{
@@ -127,9 +127,9 @@ type Result struct {
 	// SignerNotBefore and SignerNotAfter bound a delegate's validity (zero
 	// for the issuer itself, whose validity the chain already covers).
 	SignerNotBefore, SignerNotAfter time.Time
-	SignatureAlgorithm             x509.SignatureAlgorithm
-	Single                         *SingleResponse
-	Response                       *Response
+	SignatureAlgorithm              x509.SignatureAlgorithm
+	Single                          *SingleResponse
+	Response                        *Response
 }
 
 var (
@@ -168,6 +168,9 @@ func Check(der []byte, cert, issuer *x509.Certificate, opts Options) (*Result, e
 	single, err := matchSingle(resp, cert, issuer)
 	if err != nil {
 		return nil, err
+	}
+	if !single.NextUpdate.IsZero() && single.NextUpdate.Before(single.ThisUpdate) {
+		return nil, &Error{Reason: Malformed, Detail: fmt.Sprintf("nextUpdate %s is before thisUpdate %s", stamp(single.NextUpdate), stamp(single.ThisUpdate))}
 	}
 	if err := checkCritical("response", resp.Extensions); err != nil {
 		return nil, err

@@ -53,34 +53,37 @@ const (
 	Ed25519
 )
 
-// keyCache shares generated keys: RSA generation is slow and tests mint many
-// certificates. Keys are process-local test material.
-var keyCache = struct {
+// rsaPool shares generated RSA keys: RSA generation is slow and tests mint
+// many certificates. ECDSA and Ed25519 keys are cheap and always fresh.
+var rsaPool = struct {
 	sync.Mutex
-	pool map[KeyType][]crypto.Signer
+	keys map[KeyType][]crypto.Signer
 	next map[KeyType]int
-}{pool: map[KeyType][]crypto.Signer{}, next: map[KeyType]int{}}
+}{keys: map[KeyType][]crypto.Signer{}, next: map[KeyType]int{}}
 
-const keysPerType = 8
+const rsaKeysPerType = 16
 
-// NewKey returns a key of the given type. Keys are drawn round-robin from a
-// small pool so that certificates usually have distinct keys without paying
-// for fresh RSA generation every time; use FreshKey when a test needs a key
-// nothing else has.
+// NewKey returns a key of the given type. ECDSA and Ed25519 keys are always
+// new. RSA keys are drawn round-robin from a pool of 16 per size, so two RSA
+// certificates may share a key: a test that depends on which RSA key signed
+// what must use FreshKey.
 func NewKey(t KeyType) (crypto.Signer, error) {
-	keyCache.Lock()
-	defer keyCache.Unlock()
-	if len(keyCache.pool[t]) < keysPerType {
+	if t != RSA2048 && t != RSA3072 {
+		return FreshKey(t)
+	}
+	rsaPool.Lock()
+	defer rsaPool.Unlock()
+	if len(rsaPool.keys[t]) < rsaKeysPerType {
 		k, err := FreshKey(t)
 		if err != nil {
 			return nil, err
 		}
-		keyCache.pool[t] = append(keyCache.pool[t], k)
+		rsaPool.keys[t] = append(rsaPool.keys[t], k)
 		return k, nil
 	}
-	i := keyCache.next[t] % keysPerType
-	keyCache.next[t]++
-	return keyCache.pool[t][i], nil
+	i := rsaPool.next[t] % rsaKeysPerType
+	rsaPool.next[t]++
+	return rsaPool.keys[t][i], nil
 }
 
 // FreshKey generates a new key that is not shared with any other
