@@ -194,6 +194,11 @@ func (f *Fetcher) Do(ctx context.Context, req Request) (*Response, error) {
 	k := req.key()
 	f.mu.Lock()
 	c, shared := f.inflight[k]
+	if shared && c.waiters == 0 {
+		// Every caller of that request left and it was canceled: do
+		// not join it, start afresh.
+		shared = false
+	}
 	if shared {
 		c.waiters++
 	} else {
@@ -204,7 +209,9 @@ func (f *Fetcher) Do(ctx context.Context, req Request) (*Response, error) {
 			c.resp, c.err = f.do(fctx, req)
 			cancel()
 			f.mu.Lock()
-			delete(f.inflight, k)
+			if f.inflight[k] == c {
+				delete(f.inflight, k)
+			}
 			f.mu.Unlock()
 			close(c.done)
 		}()
