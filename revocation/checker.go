@@ -52,6 +52,7 @@ const (
 	good                      // definitive: not revoked
 	revoked                   // definitive: revoked
 	noAnswer                  // applicable, but no usable answer (err says why)
+	needsNetwork              // only when request.offline: the answer must be fetched
 )
 
 // answer is one source's conclusion about one certificate.
@@ -78,6 +79,22 @@ type request struct {
 	cert   *x509.Certificate
 	issuer *x509.Certificate
 	now    time.Time
+	// offline asks the sources to answer from memory, or with
+	// needsNetwork, without blocking (see offlineSource); the checks
+	// recorded meanwhile are held in buf.
+	offline bool
+	buf     []tlsclient.Check
+}
+
+// An offlineSource honours request.offline: asked with it set, it answers
+// from what it holds in memory, or returns needsNetwork without blocking.
+// The engine first checks the certificates of a chain one after the other
+// in that mode, and checks in parallel only those that need the network,
+// so that a warm chain costs no goroutine (which, in a handshake, costs
+// more than the checks themselves).
+type offlineSource interface {
+	source
+	answersOffline()
 }
 
 // source is one way to learn a certificate's status.
@@ -154,10 +171,14 @@ func (c *checker) Name() string { return c.name }
 type certResult struct {
 	revoked *tlsclient.RevokedError
 	err     error // a failure that aborts (unavailable under hard-fail, must-staple)
+	// deferred: checked with request.offline, a source needs the network
+	// (nothing was recorded).
+	deferred bool
 }
 
 // Verify checks every certificate of the verified chain (or the leaf only),
-// in parallel, and returns the first failure in chain order.
+// those that need the network in parallel, and returns the first failure in
+// chain order.
 func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 	if c.err != nil {
 		st.Record(tlsclient.Check{Outcome: tlsclient.Fail, Detail: "misconfigured verifier", Err: c.err})
@@ -180,16 +201,33 @@ func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 	}
 	now := st.Time()
 	results := make([]certResult, n)
-	var wg sync.WaitGroup
+	var pending []*request
 	for i := range n {
 		r := &request{st: st, chain: chain, index: i, cert: chain[i], issuer: chain[i+1], now: now}
-		if n == 1 {
-			results[i] = c.checkCert(ctx, r)
-			break
+		// First from memory, in order; what needs the network, later.
+		r.offline = true
+		res := c.checkCert(ctx, r)
+		r.offline = false
+		if res.deferred {
+			r.buf = nil
+			pending = append(pending, r)
+			continue
 		}
-		wg.Go(func() { results[i] = c.checkCert(ctx, r) })
+		for _, ch := range r.buf {
+			st.Record(ch)
+		}
+		r.buf = nil
+		results[i] = res
 	}
-	wg.Wait()
+	if len(pending) == 1 {
+		results[pending[0].index] = c.checkCert(ctx, pending[0])
+	} else {
+		var wg sync.WaitGroup
+		for _, r := range pending {
+			wg.Go(func() { results[r.index] = c.checkCert(ctx, r) })
+		}
+		wg.Wait()
+	}
 	var errs []error
 	for _, res := range results {
 		if res.revoked != nil {
@@ -208,6 +246,10 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 	subject := tlsclient.CertLabel(r.cert)
 	record := func(ch tlsclient.Check) {
 		ch.Subject = subject
+		if r.offline {
+			r.buf = append(r.buf, ch)
+			return
+		}
 		r.st.Record(ch)
 	}
 	if c.opts.shortLived > 0 {
@@ -220,7 +262,13 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 	for i, src := range c.sources {
 		name := c.srcName[i]
 		start := time.Now()
+		if _, ok := src.(offlineSource); r.offline && !ok {
+			return certResult{deferred: true}
+		}
 		a := src.check(ctx, r)
+		if a.kind == needsNetwork {
+			return certResult{deferred: true}
+		}
 		elapsed := time.Since(start)
 		d := Details{Source: name, ThisUpdate: a.this, NextUpdate: a.next, Cached: a.cached}
 		ch := tlsclient.Check{Source: string(name), URL: a.url, Elapsed: elapsed}

@@ -15,6 +15,27 @@
 // advertises no source passes, recorded as not applicable, unless
 // RequireStatus is given.
 //
+// # OCSP
+//
+// A response, stapled or fetched, is used only when its CertID (hash
+// algorithm, issuer name and key hashes, serial) names the certificate and
+// its issuer in the verified chain, when it is signed by that issuer or by
+// a delegate the issuer certified with id-kp-OCSPSigning and valid at the
+// time, and when it is fresh at the State's time: thisUpdate not in the
+// future and nextUpdate not passed, give or take WithClockSkew, or, without
+// nextUpdate, thisUpdate within WithMaxAge. SHA-1 signatures, still common,
+// are accepted unless RejectSHA1 is given. "Unknown" is not a definitive
+// answer.
+//
+// OCSP asks the responders of a certificate's AIA extension in the order
+// listed, until one answers good or revoked. Requests use a SHA-1 CertID
+// (RFC 5019) and go by GET when the encoded request fits in 255 bytes, by
+// POST otherwise; WithNonce adds a nonce, sent by POST, required in the
+// response and never cached. Only http and https URLs are fetched: a
+// certificate that names only other responders (ldap://, file://) has no
+// usable OCSP source and is recorded as not applicable. A fetched response
+// is cached until it expires, and for at most WithMaxAge.
+//
 // # Caching
 //
 // Every verifier keeps what it fetched, until the response's nextUpdate, in

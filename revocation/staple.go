@@ -32,6 +32,9 @@ func skewOption(d time.Duration) time.Duration {
 	return d
 }
 
+// answersOffline marks the staple source as never blocking (offlineSource).
+func (*stapleSource) answersOffline() {}
+
 func (s *stapleSource) check(_ context.Context, r *request) answer {
 	if r.index != 0 {
 		return answer{kind: notApplicable} // a staple covers the leaf only
@@ -45,15 +48,21 @@ func (s *stapleSource) check(_ context.Context, r *request) answer {
 		}
 		return answer{kind: notApplicable, detail: "no stapled OCSP response"}
 	}
+	what := "stapled OCSP response"
+	if r.st.ConnectionState.DidResume {
+		// Go replays the original handshake's staple: it is judged again
+		// at the time of the resumption.
+		what += " (replayed by the resumed session)"
+	}
 	res, cached, err := s.verdict.Validate(staple, r.cert, r.issuer, r.now, s.opts)
 	if err != nil {
-		a := answer{kind: noAnswer, mustStaple: must, detail: "stapled OCSP response unusable", err: fmt.Errorf("stapled OCSP response: %w", err)}
+		a := answer{kind: noAnswer, mustStaple: must, detail: what + " unusable", err: fmt.Errorf("%s: %w", what, err)}
 		if res != nil {
 			a.this, a.next = res.ThisUpdate, res.NextUpdate
 		}
 		return a
 	}
-	return ocspAnswer(res, cached, "stapled OCSP response", "", must)
+	return ocspAnswer(res, cached, what, "", must)
 }
 
 // ocspAnswer turns a validated OCSP result into an answer. what names the
