@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +23,7 @@ type Dialer struct {
 	cfg       *config
 	base      *tls.Config // hardened, without VerifyConnection; cloned per use
 	verifiers []Verifier  // the built-in staple check, then cfg.verifiers
+	infos     *certInfos  // descriptions of the certificates seen, for Reports
 }
 
 // New returns a Dialer configured by opts. With no options it trusts the
@@ -32,7 +35,7 @@ func New(opts ...Option) (*Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dialer{cfg: cfg, base: cfg.tlsConfig()}
+	d := &Dialer{cfg: cfg, base: cfg.tlsConfig(), infos: &certInfos{}}
 	d.verifiers = append([]Verifier{newStapleCheck()}, cfg.verifiers...)
 	return d, nil
 }
@@ -78,34 +81,50 @@ func (d *Dialer) Dial(network, addr string) (*Conn, error) {
 // handshake returns a *VerificationError carrying the Report; network
 // failures return other errors.
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, error) {
-	if t := d.cfg.dialTimeout(); t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, t,
-			fmt.Errorf("tlsclient: dial %s timed out after %s (see WithTimeout): %w", addr, t, context.DeadlineExceeded))
-		defer cancel()
-	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("tlsclient: address %q: %w (want host:port, e.g. example.com:443)", addr, err)
 	}
+	// The dial's bound applies as a context to the connect and to the
+	// verifiers, and as a deadline on the connection during the handshake:
+	// crypto/tls watches a cancelable context with a goroutine of its own
+	// per handshake, which a deadline avoids when the caller's context
+	// cannot be canceled.
+	var deadline time.Time
+	var timeout error
+	if t := d.cfg.dialTimeout(); t > 0 {
+		deadline = time.Now().Add(t)
+		timeout = &timeoutError{addr: addr, d: t}
+	}
+	bound := func() (context.Context, context.CancelFunc) {
+		if deadline.IsZero() {
+			return ctx, func() {}
+		}
+		return context.WithDeadlineCause(ctx, deadline, timeout)
+	}
+
 	cfg := d.base.Clone()
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
 	}
 	rep := &Report{Address: addr, ServerName: cfg.ServerName}
 	var verr error
-	cfg.VerifyConnection = d.verifyConnection(ctx, rep, &verr)
+	cfg.VerifyConnection = d.verifyConnection(bound, rep, &verr)
 
-	raw, err := d.dialRaw(ctx, network, addr)
+	raw, err := d.dialRaw(ctx, bound, deadline, timeout, network, addr)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, context.Cause(ctx)
-		}
-		return nil, fmt.Errorf("tlsclient: dial %s: %w", addr, err)
+		return nil, err
+	}
+	hctx := ctx
+	if !deadline.IsZero() && raw.SetDeadline(deadline) != nil {
+		// A transport without deadlines: let crypto/tls watch the bound.
+		var cancel context.CancelFunc
+		hctx, cancel = bound()
+		defer cancel()
 	}
 	ec := &eofConn{Conn: raw}
 	tc := tls.Client(ec, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := tc.HandshakeContext(hctx); err != nil {
 		raw.Close()
 		if rep.Version == "" {
 			// Refused before VerifyConnection: keep what was negotiated.
@@ -113,7 +132,13 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, 
 				rep.setConnection(&cs)
 			}
 		}
+		if verr == nil && timeout != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) && !time.Now().Before(deadline) {
+			return nil, fmt.Errorf("tlsclient: handshake with %s: %w", addr, timeout)
+		}
 		return nil, d.handshakeError(ctx, err, verr, rep)
+	}
+	if !deadline.IsZero() {
+		raw.SetDeadline(time.Time{})
 	}
 	if d.cfg.reportHook != nil {
 		d.cfg.reportHook(rep)
@@ -121,12 +146,48 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, 
 	return &Conn{Conn: tc, report: rep, raw: ec}, nil
 }
 
-func (d *Dialer) dialRaw(ctx context.Context, network, addr string) (net.Conn, error) {
+// timeoutError is the cause of a dial that ran out of time. Its message is
+// built only when read: most dials never time out.
+type timeoutError struct {
+	addr string
+	d    time.Duration
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("tlsclient: dial %s timed out after %s (see WithTimeout): %v", e.addr, e.d, context.DeadlineExceeded)
+}
+
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// dialRaw makes the transport connection within the dial's bound. The
+// default dialer takes the bound as a deadline, which spares the goroutine
+// package net starts to watch a cancelable context; a custom dial function
+// gets it as a context.
+func (d *Dialer) dialRaw(ctx context.Context, bound func() (context.Context, context.CancelFunc), deadline time.Time, timeout error, network, addr string) (net.Conn, error) {
+	var raw net.Conn
+	var err error
+	var dctx context.Context
 	if d.cfg.dial != nil {
-		return d.cfg.dial(ctx, network, addr)
+		var cancel context.CancelFunc
+		dctx, cancel = bound()
+		defer cancel()
+		raw, err = d.cfg.dial(dctx, network, addr)
+	} else {
+		dctx = ctx
+		nd := net.Dialer{Deadline: deadline}
+		raw, err = nd.DialContext(ctx, network, addr)
 	}
-	var nd net.Dialer
-	return nd.DialContext(ctx, network, addr)
+	if err == nil {
+		return raw, nil
+	}
+	if dctx.Err() != nil {
+		return nil, context.Cause(dctx)
+	}
+	var ne net.Error
+	if timeout != nil && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(deadline) {
+		return nil, timeout
+	}
+	return nil, fmt.Errorf("tlsclient: dial %s: %w", addr, err)
 }
 
 // handshakeError turns a failed handshake into a *VerificationError when a
@@ -141,7 +202,7 @@ func (d *Dialer) handshakeError(ctx context.Context, err, verr error, rep *Repor
 		rep.Time = d.cfg.time()
 	}
 	if cerr := classifyCertificateError(err, rep.Time); cerr != nil {
-		rep.setChain(cerr.chain)
+		rep.setChain(cerr.chain, d.infos)
 		rep.Checks = append(rep.Checks, Check{Verifier: cerr.checkName(), Subject: cerr.Subject, Outcome: Fail,
 			Detail: cerr.Reason.String(), Err: cerr, Error: cerr.Error()})
 		d.recordNotRun(rep, "chain verification failed")
@@ -175,12 +236,15 @@ func (d *Dialer) recordNotRun(rep *Report, why string) {
 // verifyConnection returns the VerifyConnection callback for one handshake:
 // it records the connection and the chain crypto/tls verified, then runs the
 // verifiers with ctx. A verifier error is also stored in *verr.
-func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error) func(tls.ConnectionState) error {
+func (d *Dialer) verifyConnection(bound func() (context.Context, context.CancelFunc), rep *Report, verr *error) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
+		ctx, cancel := bound()
+		defer cancel()
 		now := d.cfg.time()
 		rep.Time = now
 		rep.setConnection(&cs)
-		st := &State{ConnectionState: cs, Now: now}
+		// Room for the chain and hostname checks and a few per verifier.
+		st := &State{ConnectionState: cs, Now: now, infos: d.infos, checks: make([]Check, 0, 2+4*len(d.verifiers))}
 		chain := st.Chain()
 		if len(chain) == 0 {
 			// crypto/tls verified the chain before calling us, so this
@@ -190,21 +254,22 @@ func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error)
 			*verr = err
 			return err
 		}
-		rep.setChain(chain)
-		detail := "verified to trusted root " + certLabel(chain[len(chain)-1])
+		rep.setChain(chain, d.infos)
+		leafLabel := st.CertLabel(chain[0])
+		detail := "verified to trusted root " + st.CertLabel(chain[len(chain)-1])
 		if cs.DidResume {
 			detail += " (resumed session, re-validated at " + now.UTC().Format(time.RFC3339) + ")"
 		}
-		st.Record(Check{Verifier: "chain", Subject: certLabel(chain[0]), Outcome: Pass, Detail: detail})
-		hostDetail := fmt.Sprintf("%q matches the certificate", rep.ServerName)
+		st.Record(Check{Verifier: "chain", Subject: leafLabel, Outcome: Pass, Detail: detail})
+		hostDetail := strconv.Quote(rep.ServerName) + " matches the certificate"
 		if rep.ServerName == "" {
 			// TLSConfig used for an IP literal: crypto/tls sent no SNI and
 			// verified the IP against the certificate's IP SANs.
 			hostDetail = "the dialled IP address matches the certificate's IP SANs (no SNI sent)"
 		}
-		st.Record(Check{Verifier: "hostname", Subject: certLabel(chain[0]), Outcome: Pass, Detail: hostDetail})
+		st.Record(Check{Verifier: "hostname", Subject: leafLabel, Outcome: Pass, Detail: hostDetail})
 		err := runVerifiers(ctx, st, d.verifiers)
-		rep.Checks = st.Checks()
+		rep.Checks = st.takeChecks()
 		if err != nil {
 			*verr = err
 		}
@@ -224,15 +289,15 @@ func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error)
 func (d *Dialer) TLSConfig() *tls.Config {
 	cfg := d.base.Clone()
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		ctx := context.Background()
-		if t := d.cfg.dialTimeout(); t > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, t)
-			defer cancel()
+		bound := func() (context.Context, context.CancelFunc) {
+			if t := d.cfg.dialTimeout(); t > 0 {
+				return context.WithTimeout(context.Background(), t)
+			}
+			return context.Background(), func() {}
 		}
 		rep := &Report{ServerName: cs.ServerName}
 		var verr error
-		if err := d.verifyConnection(ctx, rep, &verr)(cs); err != nil {
+		if err := d.verifyConnection(bound, rep, &verr)(cs); err != nil {
 			return d.refused(rep, err)
 		}
 		if d.cfg.reportHook != nil {

@@ -40,7 +40,7 @@ func (s *stapleCheck) Verify(_ context.Context, st *State) error {
 		return nil
 	}
 	leaf, issuer := chain[0], chain[1]
-	subject := certLabel(leaf)
+	subject := st.CertLabel(leaf)
 	must := x509util.MustStaple(leaf)
 	staple := st.ConnectionState.OCSPResponse
 	if len(staple) == 0 {
@@ -66,7 +66,7 @@ func (s *stapleCheck) Verify(_ context.Context, st *State) error {
 	switch r.Status {
 	case ocspcheck.Good:
 		st.Record(Check{Subject: subject, Outcome: Pass, Source: "staple", Data: details,
-			Detail: fmt.Sprintf("stapled OCSP response: good (thisUpdate %s, signed by %s)", stamp(r.ThisUpdate), r.Signer)})
+			Detail: "stapled OCSP response: " + r.Summary()})
 		return nil
 	case ocspcheck.Revoked:
 		err := &RevokedError{Subject: subject, Serial: leaf.SerialNumber, RevokedAt: r.RevokedAt, Reason: RevocationReason(r.Reason), Source: "staple"}

@@ -64,9 +64,27 @@ type State struct {
 	// the moment of verification. When zero, Time returns the current time.
 	Now time.Time
 
+	infos *certInfos // the Dialer's memo of certificate descriptions, if any
+
 	mu      sync.Mutex // guards checks and current
 	checks  []Check
 	current string
+}
+
+// CertLabel returns the label checks use for a certificate (see the
+// package-level CertLabel), remembered across handshakes of a Dialer.
+func (s *State) CertLabel(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	if s.infos == nil {
+		return certLabel(c)
+	}
+	info := s.infos.describe(c)
+	if info.Subject != "" {
+		return info.Subject
+	}
+	return "serial " + info.Serial
 }
 
 // Time returns Now, or the current time when Now is zero (hand-built States).
@@ -107,6 +125,16 @@ func (s *State) Checks() []Check {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Check(nil), s.checks...)
+}
+
+// takeChecks hands the recorded checks over to the report, without a copy:
+// the engine's State is not used afterwards.
+func (s *State) takeChecks() []Check {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.checks
+	s.checks = nil
+	return c
 }
 
 func (s *State) setCurrent(name string) (recorded int) {
@@ -302,16 +330,64 @@ func (r *Report) setConnection(cs *tls.ConnectionState) {
 		r.ServerName = cs.ServerName
 	}
 	r.Version = tls.VersionName(cs.Version)
-	r.CipherSuite = tls.CipherSuiteName(cs.CipherSuite)
+	r.CipherSuite = suiteName(cs.CipherSuite)
 	r.ALPN = cs.NegotiatedProtocol
 	r.Resumed = cs.DidResume
 }
 
-func (r *Report) setChain(chain []*x509.Certificate) {
-	r.Chain = r.Chain[:0]
+func (r *Report) setChain(chain []*x509.Certificate, infos *certInfos) {
+	r.Chain = make([]CertInfo, 0, len(chain))
 	for _, c := range chain {
-		r.Chain = append(r.Chain, describe(c))
+		r.Chain = append(r.Chain, infos.describe(c))
 	}
+}
+
+// certInfos remembers the description of the certificates a Dialer has
+// seen, keyed by their DER, so that a repeated handshake does not hash and
+// format the same chain again. It is safe for concurrent use; a nil
+// *certInfos describes without remembering.
+type certInfos struct {
+	mu sync.Mutex // guards m
+	m  map[string]CertInfo
+}
+
+const maxCertInfos = 1024
+
+func (ci *certInfos) describe(c *x509.Certificate) CertInfo {
+	if ci == nil {
+		return describe(c)
+	}
+	ci.mu.Lock()
+	info, ok := ci.m[string(c.Raw)]
+	ci.mu.Unlock()
+	if ok {
+		return info
+	}
+	info = describe(c)
+	ci.mu.Lock()
+	if ci.m == nil || len(ci.m) >= maxCertInfos {
+		ci.m = make(map[string]CertInfo)
+	}
+	ci.m[string(c.Raw)] = info
+	ci.mu.Unlock()
+	return info
+}
+
+// suiteNames names the cipher suites once: tls.CipherSuiteName builds the
+// list of suites on every call. It is never modified after init.
+var suiteNames = func() map[uint16]string {
+	m := map[uint16]string{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		m[cs.ID] = cs.Name
+	}
+	return m
+}()
+
+func suiteName(id uint16) string {
+	if n, ok := suiteNames[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id)
 }
 
 func describe(c *x509.Certificate) CertInfo {

@@ -230,7 +230,7 @@ func (v *verifier) Verify(_ context.Context, st *tlsclient.State) error {
 		return err
 	}
 	leaf := chain[0]
-	subject := tlsclient.CertLabel(leaf)
+	subject := st.CertLabel(leaf)
 	now := st.Time()
 	if skip, why := v.outOfScope(st.ConnectionState.VerifiedChains, now); skip {
 		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Skip, Detail: why})

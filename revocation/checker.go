@@ -191,7 +191,7 @@ func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 		return err
 	}
 	if len(chain) == 1 {
-		st.Record(tlsclient.Check{Subject: tlsclient.CertLabel(chain[0]), Outcome: tlsclient.Skip,
+		st.Record(tlsclient.Check{Subject: st.CertLabel(chain[0]), Outcome: tlsclient.Skip,
 			Detail: "the server's certificate is itself a trust anchor: nothing to check"})
 		return nil
 	}
@@ -243,7 +243,7 @@ func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 // checkCert consults the sources in order for one certificate and records
 // each one consulted, then the decision.
 func (c *checker) checkCert(ctx context.Context, r *request) certResult {
-	subject := tlsclient.CertLabel(r.cert)
+	subject := r.st.CertLabel(r.cert)
 	record := func(ch tlsclient.Check) {
 		ch.Subject = subject
 		if r.offline {

@@ -1,7 +1,6 @@
 package revocation
 
 import (
-	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -85,5 +84,3 @@ func (e *UnavailableError) Error() string {
 func (e *UnavailableError) Unwrap() []error {
 	return append([]error{tlsclient.ErrRevocationUnavailable}, e.Errs...)
 }
-
-var errNotImplemented = errors.New("not implemented")

@@ -74,7 +74,7 @@ func ocspAnswer(res *ocspcheck.Result, cached bool, what, url string, must bool)
 	switch res.Status {
 	case ocspcheck.Good:
 		a.kind = good
-		a.detail = fmt.Sprintf("%s: good (thisUpdate %s, signed by %s)", what, stamp(res.ThisUpdate), res.Signer)
+		a.detail = what + ": " + res.Summary()
 	case ocspcheck.Revoked:
 		a.kind = revoked
 		a.revokedAt = res.RevokedAt

@@ -1,9 +1,8 @@
 package ocspcheck
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"crypto/x509"
-	"encoding/binary"
 	"sync"
 	"time"
 )
@@ -17,41 +16,37 @@ const negativeTTL = 10 * time.Minute
 // certificate and issuer, so that a repeated handshake that presents the same
 // staple does not pay for a signature check again. Freshness is still checked
 // on every use. It is safe for concurrent use.
+//
+// Entries are found by the response bytes themselves (a map keyed by them,
+// no cryptographic hash to compute) and then by comparing the certificate
+// and issuer DER, so a hit costs a map lookup and two comparisons.
 type VerdictCache struct {
 	max int
 
-	mu sync.Mutex // guards m
-	m  map[[32]byte]verdict
+	mu sync.Mutex // guards m and n
+	m  map[string][]verdict
+	n  int // verdicts held, over all keys
 }
 
 type verdict struct {
-	r       *Result
-	err     error
-	expires time.Time
+	cert, issuer []byte // DER of the certificate and issuer judged
+	rejectSHA1   bool
+	r            *Result
+	err          error
+	expires      time.Time
 }
 
-// NewVerdictCache returns a cache holding at most max verdicts.
+func (v *verdict) matches(cert, issuer []byte, rejectSHA1 bool) bool {
+	return v.rejectSHA1 == rejectSHA1 && bytes.Equal(v.cert, cert) && bytes.Equal(v.issuer, issuer)
+}
+
+// NewVerdictCache returns a cache holding at most max verdicts (1024 when
+// max <= 0).
 func NewVerdictCache(max int) *VerdictCache {
 	if max <= 0 {
 		max = 1024
 	}
-	return &VerdictCache{max: max, m: make(map[[32]byte]verdict)}
-}
-
-func verdictKey(der []byte, cert, issuer *x509.Certificate, opts Options) [32]byte {
-	h := sha256.New()
-	var n [8]byte
-	for _, b := range [][]byte{der, cert.Raw, issuer.Raw} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	if opts.RejectSHA1 {
-		h.Write([]byte{1})
-	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	return &VerdictCache{max: max, m: make(map[string][]verdict)}
 }
 
 // Validate is like the package-level Validate but memoises Check. The second
@@ -62,22 +57,16 @@ func (c *VerdictCache) Validate(der []byte, cert, issuer *x509.Certificate, now 
 		r, err := Validate(der, cert, issuer, now, opts)
 		return r, false, err
 	}
-	k := verdictKey(der, cert, issuer, opts)
-	c.mu.Lock()
-	v, ok := c.m[k]
-	if ok && now.After(v.expires) {
-		delete(c.m, k)
-		ok = false
-	}
-	c.mu.Unlock()
+	v, ok := c.get(der, cert, issuer, opts, now)
 	if !ok {
+		v = verdict{cert: cert.Raw, issuer: issuer.Raw, rejectSHA1: opts.RejectSHA1}
 		v.r, v.err = Check(der, cert, issuer, opts)
 		if v.err != nil {
 			v.expires = now.Add(negativeTTL)
 		} else {
 			v.expires = v.r.Expires(opts).Add(opts.skew())
 		}
-		c.put(k, v, now)
+		c.put(der, v, now)
 	}
 	if v.err != nil {
 		return nil, ok, v.err
@@ -85,28 +74,68 @@ func (c *VerdictCache) Validate(der []byte, cert, issuer *x509.Certificate, now 
 	return v.r, ok, v.r.Fresh(now, opts)
 }
 
-func (c *VerdictCache) put(k [32]byte, v verdict, now time.Time) {
+func (c *VerdictCache) get(der []byte, cert, issuer *x509.Certificate, opts Options, now time.Time) (verdict, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for key, old := range c.m {
-			if now.After(old.expires) {
-				delete(c.m, key)
+	vs := c.m[string(der)]
+	for i := range vs {
+		if !vs[i].matches(cert.Raw, issuer.Raw, opts.RejectSHA1) {
+			continue
+		}
+		if now.After(vs[i].expires) {
+			c.removeLocked(string(der), i)
+			return verdict{}, false
+		}
+		return vs[i], true
+	}
+	return verdict{}, false
+}
+
+func (c *VerdictCache) removeLocked(key string, i int) {
+	vs := c.m[key]
+	vs = append(vs[:i:i], vs[i+1:]...)
+	if len(vs) == 0 {
+		delete(c.m, key)
+	} else {
+		c.m[key] = vs
+	}
+	c.n--
+}
+
+func (c *VerdictCache) put(der []byte, v verdict, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n >= c.max {
+		for key, vs := range c.m {
+			for i := len(vs) - 1; i >= 0; i-- {
+				if now.After(vs[i].expires) {
+					c.removeLocked(key, i)
+					vs = c.m[key]
+				}
 			}
 		}
-		for key := range c.m {
-			if len(c.m) < c.max {
+		for key, vs := range c.m {
+			if c.n < c.max {
 				break
 			}
 			delete(c.m, key)
+			c.n -= len(vs)
 		}
 	}
-	c.m[k] = v
+	key := string(der)
+	for i := range c.m[key] {
+		if c.m[key][i].matches(v.cert, v.issuer, v.rejectSHA1) {
+			c.m[key][i] = v // a concurrent miss got here first
+			return
+		}
+	}
+	c.m[key] = append(c.m[key], v)
+	c.n++
 }
 
 // Len reports how many verdicts are held.
 func (c *VerdictCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.m)
+	return c.n
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/tlsclient/tlsclient/internal/x509util"
@@ -130,6 +131,25 @@ type Result struct {
 	SignatureAlgorithm              x509.SignatureAlgorithm
 	Single                          *SingleResponse
 	Response                        *Response
+
+	summaryOnce sync.Once
+	summary     string
+}
+
+// Summary describes the result in a few words ("good (thisUpdate ..., signed
+// by issuer)"), for reports. It is computed once: a cached Result is
+// reported on every handshake.
+func (r *Result) Summary() string {
+	r.summaryOnce.Do(func() {
+		switch r.Status {
+		case Revoked:
+			r.summary = "revoked at " + stamp(r.RevokedAt)
+		default:
+			r.summary = r.Status.String()
+		}
+		r.summary += " (thisUpdate " + stamp(r.ThisUpdate) + ", signed by " + r.Signer + ")"
+	})
+	return r.summary
 }
 
 var (

@@ -1715,15 +1715,15 @@ func TestExpires(t *testing.T) {
 	now := testpki.Now
 	for _, tc := range []struct {
 		name string
-		r    ocspcheck.Result
+		r    *ocspcheck.Result
 		opts ocspcheck.Options
 		want time.Time
 	}{
-		{"nextUpdate", ocspcheck.Result{ThisUpdate: now, NextUpdate: now.Add(time.Hour)}, ocspcheck.Options{}, now.Add(time.Hour)},
-		{"no nextUpdate", ocspcheck.Result{ThisUpdate: now}, ocspcheck.Options{}, now.Add(ocspcheck.DefaultMaxAge)},
-		{"no nextUpdate, custom max age", ocspcheck.Result{ThisUpdate: now}, ocspcheck.Options{MaxAge: time.Hour}, now.Add(time.Hour)},
-		{"delegate expires first", ocspcheck.Result{ThisUpdate: now, NextUpdate: now.Add(time.Hour), SignerNotAfter: now.Add(time.Minute)}, ocspcheck.Options{}, now.Add(time.Minute)},
-		{"delegate expires later", ocspcheck.Result{ThisUpdate: now, NextUpdate: now.Add(time.Hour), SignerNotAfter: now.Add(2 * time.Hour)}, ocspcheck.Options{}, now.Add(time.Hour)},
+		{"nextUpdate", &ocspcheck.Result{ThisUpdate: now, NextUpdate: now.Add(time.Hour)}, ocspcheck.Options{}, now.Add(time.Hour)},
+		{"no nextUpdate", &ocspcheck.Result{ThisUpdate: now}, ocspcheck.Options{}, now.Add(ocspcheck.DefaultMaxAge)},
+		{"no nextUpdate, custom max age", &ocspcheck.Result{ThisUpdate: now}, ocspcheck.Options{MaxAge: time.Hour}, now.Add(time.Hour)},
+		{"delegate expires first", &ocspcheck.Result{ThisUpdate: now, NextUpdate: now.Add(time.Hour), SignerNotAfter: now.Add(time.Minute)}, ocspcheck.Options{}, now.Add(time.Minute)},
+		{"delegate expires later", &ocspcheck.Result{ThisUpdate: now, NextUpdate: now.Add(time.Hour), SignerNotAfter: now.Add(2 * time.Hour)}, ocspcheck.Options{}, now.Add(time.Hour)},
 	} {
 		if got := tc.r.Expires(tc.opts); !got.Equal(tc.want) {
 			t.Errorf("%s: Expires = %v, want %v", tc.name, got, tc.want)
