@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // ErrMustStaple; a missing or unusable staple is otherwise recorded (a
 // failure under RequireStatus, a warning under SoftFail).
 func Stapled(opts ...Option) tlsclient.Verifier {
-	return newChecker("staple", []Source{SourceStaple}, opts)
+	return newChecker("ocsp-staple", []Source{SourceStaple}, opts)
 }
 
 // OCSP returns a verifier that asks the OCSP responders named in each
@@ -163,8 +164,8 @@ func newChecker(name string, only []Source, opts []Option) *checker {
 	return c
 }
 
-// Name labels the verifier's checks in the Report: "staple", "ocsp", "crl"
-// or "revocation".
+// Name labels the verifier's checks in the Report: "ocsp-staple", "ocsp",
+// "crl" or "revocation" (the Dialer's built-in staple check is "staple").
 func (c *checker) Name() string { return c.name }
 
 // certResult is the decision for one certificate.
@@ -259,6 +260,16 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 		}
 	}
 	var failures []error
+	// Sources with nothing for the certificate are held back: if another
+	// source answers, they are recorded before it, to show why it was
+	// asked; if none does, one summary check says why nothing applied.
+	var held []tlsclient.Check
+	flush := func() {
+		for _, h := range held {
+			record(h)
+		}
+		held = nil
+	}
 	for i, src := range c.sources {
 		name := c.srcName[i]
 		start := time.Now()
@@ -272,6 +283,9 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 		elapsed := time.Since(start)
 		d := Details{Source: name, ThisUpdate: a.this, NextUpdate: a.next, Cached: a.cached}
 		ch := tlsclient.Check{Source: string(name), URL: a.url, Elapsed: elapsed}
+		if a.kind != notApplicable {
+			flush()
+		}
 		switch a.kind {
 		case good:
 			d.Status = "good"
@@ -291,7 +305,7 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 			}
 			d.Status = "not applicable"
 			ch.Outcome, ch.Detail, ch.Err, ch.Data = tlsclient.Skip, a.detail, a.err, d
-			record(ch)
+			held = append(held, ch)
 			continue
 		}
 		d.Status = "unknown"
@@ -308,13 +322,29 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 		record(ch)
 	}
 	if len(failures) == 0 {
+		why := c.noSourceHint(r)
+		var whyErrs []error
+		if len(held) > 0 {
+			parts := make([]string, len(held))
+			for i, h := range held {
+				parts[i] = h.Source + ": " + h.Detail
+				if h.Err != nil {
+					whyErrs = append(whyErrs, h.Err)
+				}
+			}
+			why = strings.Join(parts, "; ")
+		}
 		if c.opts.requireStatus {
 			err := &UnavailableError{Subject: subject, Serial: r.cert.SerialNumber,
-				Reason: "no revocation source is available for it and RequireStatus is set: " + c.noSourceHint(r)}
+				Reason: "no revocation source is available for it and RequireStatus is set (" + why + ")", Errs: whyErrs}
 			record(tlsclient.Check{Outcome: tlsclient.Fail, Detail: "no revocation source (RequireStatus)", Err: err})
 			return certResult{err: err}
 		}
-		record(tlsclient.Check{Outcome: tlsclient.Skip, Detail: "not applicable: " + c.noSourceHint(r)})
+		summary := tlsclient.Check{Outcome: tlsclient.Skip, Detail: "not applicable: " + why, Err: errors.Join(whyErrs...)}
+		if len(held) == 1 {
+			summary.Source, summary.Data, summary.Detail = held[0].Source, held[0].Data, "not applicable: "+held[0].Detail
+		}
+		record(summary)
 		return certResult{}
 	}
 	err := &UnavailableError{Subject: subject, Serial: r.cert.SerialNumber, Reason: "no source gave a definitive answer", Errs: failures}

@@ -36,12 +36,28 @@
 // usable OCSP source and is recorded as not applicable. A fetched response
 // is cached until it expires, and for at most WithMaxAge.
 //
+// # CRL
+//
+// A CRL is used for a certificate only when its signature verifies with the
+// issuer's key (or a separate CRL-signing certificate of the same CA, sent by
+// the server or given to WithCRLSigners, that chains to the same trust
+// anchor and may sign CRLs), its issuer name and authority key identifier
+// match, it is fresh (thisUpdate and nextUpdate, give or take the clock
+// skew), it carries no critical extension it does not understand, and its
+// Issuing Distribution Point covers the certificate. Delta CRLs are applied
+// to their base, never used alone; CRL numbers never go back. Indirect CRLs
+// are refused with an error saying so. CRLs come from the certificate's
+// distribution points (http and https only) or, offline, from WithCRLs.
+//
 // # Caching
 //
-// Every verifier keeps what it fetched, until the response's nextUpdate, in
-// a Cache (in memory by default; see WithCache), and remembers verdicts on
-// the exact bytes it validated, so a repeated handshake costs no signature
-// check. Create a verifier once and share it across dials (through one
-// tlsclient.Dialer): its caches are its own, and concurrent requests for the
-// same URL are merged into one.
+// Every verifier keeps what it fetched until it expires, and remembers
+// verdicts on the exact bytes it validated, so a repeated handshake costs no
+// signature check and starts no goroutine. OCSP responses are kept as DER in
+// a Cache (in memory by default; see WithCache). CRLs are kept as compact
+// indexes in memory (a 1M-entry CRL takes about 40 MB); their DER goes to
+// WithCache and WithCRLCacheDir only when those are given, and is verified
+// again when loaded. Create a verifier once and share it across dials
+// (through one tlsclient.Dialer): its caches are its own, and concurrent
+// requests for the same URL are merged into one.
 package revocation

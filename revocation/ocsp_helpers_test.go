@@ -270,9 +270,6 @@ func oCheckFor(t testing.TB, checks []tlsclient.Check, verifier, cn, src string)
 	}
 	var found []tlsclient.Check
 	for _, c := range oChecks(checks, verifier) {
-		if _, builtin := c.Data.(tlsclient.StapleDetails); builtin {
-			continue // the Dialer's built-in check, also named "staple"
-		}
 		if c.Subject == label && c.Source == src {
 			found = append(found, c)
 		}

@@ -271,7 +271,7 @@ func TestOCSPOpenSSLInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := oCheckFor(t, rep.Checks, "staple", "good.test", "staple")
+		c := oCheckFor(t, rep.Checks, "ocsp-staple", "good.test", "staple")
 		if c.Outcome != tlsclient.Pass || !strings.Contains(c.Detail, "delegated responder CN=openssl interop OCSP responder") {
 			t.Errorf("check %+v", c)
 		}

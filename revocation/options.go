@@ -12,8 +12,8 @@ import (
 const (
 	// DefaultClockSkew is tolerated on every thisUpdate and nextUpdate.
 	DefaultClockSkew = 5 * time.Minute
-	// DefaultMaxAge bounds how long an OCSP response without nextUpdate is
-	// used after its thisUpdate.
+	// DefaultMaxAge bounds how long an OCSP response or CRL without
+	// nextUpdate is used after its thisUpdate.
 	DefaultMaxAge = 24 * time.Hour
 	// DefaultFetchTimeout bounds each HTTP request, inside the dial's
 	// context.
@@ -230,8 +230,9 @@ func WithClockSkew(d time.Duration) Option {
 	}
 }
 
-// WithMaxAge bounds how long an OCSP response without nextUpdate is used
-// after its thisUpdate (DefaultMaxAge, 24 hours, by default).
+// WithMaxAge bounds how long an OCSP response or a CRL without nextUpdate
+// is used after its thisUpdate (DefaultMaxAge, 24 hours, by default). It
+// also caps how long a fetched OCSP response is cached.
 func WithMaxAge(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {

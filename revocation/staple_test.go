@@ -44,7 +44,7 @@ func TestStapled(t *testing.T) {
 		{name: "good", staple: status(testpki.StatusGood), decision: tlsclient.Pass, detail: "stapled OCSP response: good"},
 		{name: "revoked", staple: status(testpki.StatusRevoked), wantErr: tlsclient.ErrRevoked, decision: tlsclient.Fail, detail: "revoked"},
 		{name: "revoked under SoftFail", staple: status(testpki.StatusRevoked), opts: []Option{SoftFail()}, wantErr: tlsclient.ErrRevoked, decision: tlsclient.Fail},
-		{name: "no staple", decision: tlsclient.Skip, detail: "the server stapled no OCSP response"},
+		{name: "no staple", decision: tlsclient.Skip, detail: "not applicable: no stapled OCSP response"},
 		{name: "no staple, RequireStatus", opts: []Option{RequireStatus()}, wantErr: tlsclient.ErrRevocationUnavailable, decision: tlsclient.Fail, detail: "RequireStatus"},
 		{name: "unknown", staple: status(testpki.StatusUnknown), wantErr: tlsclient.ErrRevocationUnavailable, decision: tlsclient.Fail, detail: "status unknown"},
 		{name: "unknown, SoftFail", staple: status(testpki.StatusUnknown), opts: []Option{SoftFail()}, decision: tlsclient.Warning},
@@ -117,7 +117,7 @@ func TestStapledDial(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Close()
-		ch := oCheckFor(t, c.Report().Checks, "staple", "oLeaf", "staple")
+		ch := oCheckFor(t, c.Report().Checks, "ocsp-staple", "oLeaf", "staple")
 		if d := oDetails(t, ch); d.Cached != wantCached || d.Status != "good" || ch.Outcome != tlsclient.Pass {
 			t.Errorf("dial %d: %+v", i, ch)
 		}
@@ -334,7 +334,7 @@ func TestStapleResumption(t *testing.T) {
 			if c.Report().Resumed != (i == 1) {
 				t.Errorf("dial %d resumed=%v", i, c.Report().Resumed)
 			}
-			if ch := oCheckFor(t, c.Report().Checks, "staple", "oLeaf", "staple"); ch.Outcome != tlsclient.Pass ||
+			if ch := oCheckFor(t, c.Report().Checks, "ocsp-staple", "oLeaf", "staple"); ch.Outcome != tlsclient.Pass ||
 				(i == 1 && !strings.Contains(ch.Detail, "replayed by the resumed session")) {
 				t.Errorf("dial %d: %+v", i, ch)
 			}

@@ -230,3 +230,36 @@ func TestCallerClientKeptAndCopied(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestNoJoinAfterEveryoneLeft: a request whose waiters all gave up is
+// canceled; a new caller must start afresh rather than join it, even while
+// the canceled request is still winding down.
+func TestNoJoinAfterEveryoneLeft(t *testing.T) {
+	var calls atomic.Int64
+	linger := make(chan struct{})
+	rt := roundTripper(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 {
+			<-r.Context().Done() // canceled when its only waiter leaves...
+			<-linger             // ...but still in flight for a while
+			return nil, r.Context().Err()
+		}
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Request: r, Header: http.Header{}}, nil
+	})
+	f := New(&http.Client{Transport: rt}, time.Minute, 3)
+	req := Request{URL: "http://crl.test/a.crl", MaxSize: 10}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := f.Do(ctx, req); kindOf(t, err) != Timeout {
+		t.Fatalf("first caller: %v", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	resp, err := f.Do(ctx2, req)
+	close(linger)
+	if err != nil || resp.Shared {
+		t.Fatalf("second caller must make its own request: %+v %v", resp, err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("round trips: %d", calls.Load())
+	}
+}
