@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math/bits"
+	"sync"
+	"sync/atomic"
 )
 
 // index holds a CRL's entries in five flat slices and finds a serial with
@@ -16,7 +18,7 @@ import (
 //	times   []int64  revocationDate, Unix seconds          8 bytes/entry
 //	reasons []uint8  reasonCode or NoReason                1 byte/entry
 //	slots   []uint32 open addressing, linear probing:      4/load bytes/entry
-//	                 load factor at most 3/4, 0 when empty; the low
+//	                 load factor 3/4, 0 when empty; the low
 //	                 idxBits hold entry index + 1, the high bits a
 //	                 fingerprint of the hash (12 bits for a million
 //	                 entries), so that probing rarely touches a serial
@@ -51,15 +53,15 @@ func (x *index) size() int {
 	return cap(x.blob) + 4*cap(x.offs) + 8*cap(x.times) + cap(x.reasons) + 4*cap(x.slots)
 }
 
-// find returns the index of the first entry for serial.
+// find returns the index of the entry for serial that build chose: the
+// first that does not say removeFromCRL, or the first.
 func (x *index) find(serial []byte) (int, bool) {
 	if len(x.slots) == 0 {
 		return 0, false
 	}
-	mask := uint64(len(x.slots) - 1)
 	h := maphash.Bytes(x.seed, serial)
 	fp, idxMask := x.fingerprint(h), uint32(1)<<x.idxBits-1
-	for p := h & mask; ; p = (p + 1) & mask {
+	for p := x.home(h); ; p = x.next(p) {
 		e := x.slots[p]
 		if e == 0 {
 			return 0, false
@@ -70,6 +72,21 @@ func (x *index) find(serial []byte) (int, bool) {
 			}
 		}
 	}
+}
+
+// home is the slot where probing for hash h starts: the low 32 bits of h
+// mapped onto the table (whose size need not be a power of two), leaving
+// the high bits to the fingerprint.
+func (x *index) home(h uint64) int {
+	return int(uint64(uint32(h)) * uint64(len(x.slots)) >> 32)
+}
+
+// next is the slot probed after p (linear probing, wrapping around).
+func (x *index) next(p int) int {
+	if p++; p == len(x.slots) {
+		return 0
+	}
+	return p
 }
 
 // fingerprint returns the high bits of a hash, in the place they take in
@@ -107,30 +124,71 @@ func (x *index) put(i int, serial []byte, at int64, reason uint8) bool {
 	return true
 }
 
+// parallelBuild is the number of entries from which build uses two
+// goroutines: below it, starting one costs more than it saves.
+const parallelBuild = 1 << 16
+
 // build makes the hash table once every entry is put. (A separate pass:
-// inserting while scanning thrashes the cache on large CRLs.)
+// inserting while scanning thrashes the cache on large CRLs.) Large tables
+// are filled by two goroutines at once, with compare-and-swap on the slots;
+// the result does not depend on the order of insertion (see prefer).
 func (x *index) build() {
 	n := len(x.times)
 	if n == 0 {
 		return
 	}
-	x.slots = make([]uint32, 1<<bits.Len(uint(n+n/3))) // > 4n/3: load factor below 3/4
+	// Load factor at most 3/4, without rounding up to a power of two
+	// (which would leave a million-entry table half empty).
+	x.slots = make([]uint32, n+n/3+1)
 	x.idxBits = uint8(bits.Len(uint(n)))
-	mask := uint64(len(x.slots) - 1)
+	if n < parallelBuild {
+		x.insert(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { x.insert(n/2, n) })
+	x.insert(0, n/2)
+	wg.Wait()
+}
+
+// insert puts entries [from, to) in the table.
+func (x *index) insert(from, to int) {
 	idxMask := uint32(1)<<x.idxBits - 1
-	for i := range n {
+	for i := from; i < to; i++ {
 		s := x.serial(i)
 		h := maphash.Bytes(x.seed, s)
 		fp := x.fingerprint(h)
-		for p := h & mask; ; p = (p + 1) & mask {
-			e := x.slots[p]
+		mine := fp | uint32(i+1)
+		for p := x.home(h); ; p = x.next(p) {
+			e := atomic.LoadUint32(&x.slots[p])
 			if e == 0 {
-				x.slots[p] = fp | uint32(i+1)
-				break
+				if atomic.CompareAndSwapUint32(&x.slots[p], 0, mine) {
+					break
+				}
+				e = atomic.LoadUint32(&x.slots[p]) // taken meanwhile: look again
 			}
-			if e&^idxMask == fp && bytes.Equal(x.serial(int(e&idxMask)-1), s) {
-				break // a repeated serial: the first entry wins
+			j := int(e&idxMask) - 1
+			if e&^idxMask != fp || !bytes.Equal(x.serial(j), s) {
+				continue
 			}
+			// A repeated serial: keep the preferred entry.
+			for x.prefer(i, j) && !atomic.CompareAndSwapUint32(&x.slots[p], e, mine) {
+				e = atomic.LoadUint32(&x.slots[p])
+				j = int(e&idxMask) - 1
+			}
+			break
 		}
 	}
+}
+
+// prefer reports whether entry i, rather than j, should stand for their
+// common serial: an entry that revokes over one that says removeFromCRL,
+// and otherwise the first. That is "the first entry wins, unless it says
+// removeFromCRL and a later one revokes", whatever the order of insertion.
+func (x *index) prefer(i, j int) bool {
+	ri, rj := x.reasons[i] != ReasonRemoveFromCRL, x.reasons[j] != ReasonRemoveFromCRL
+	if ri != rj {
+		return ri
+	}
+	return i < j
 }

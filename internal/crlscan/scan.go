@@ -32,9 +32,10 @@
 // The scanner is never laxer: a CRL crypto/x509 rejects, the scanner rejects
 // too (FuzzScan checks both directions). Other differences, none of which
 // changes a verdict: revocation times with fractional seconds are truncated
-// to the second; a serial listed twice is found with its first entry; an
-// unknown signature algorithm is accepted by the parse (as crypto/x509
-// does) and refused by CheckSignature.
+// to the second; a serial listed twice is found with its first entry whose
+// reason is not removeFromCRL, or its first entry when every one is (see
+// Lookup); an unknown signature algorithm is accepted by the parse (as
+// crypto/x509 does) and refused by CheckSignature.
 //
 // # Use
 //
@@ -143,6 +144,10 @@ type CRL struct {
 	AuthorityKeyID []byte
 	// IDP is the Issuing Distribution Point, nil when absent.
 	IDP *IssuingDistributionPoint
+	// RawIDP is the DER value of the Issuing Distribution Point extension
+	// (a copy), nil when absent: with the issuer, it names the CRL's
+	// scope.
+	RawIDP []byte
 	// IDPCritical reports whether the IDP extension is marked critical
 	// (RFC 5280 requires it).
 	IDPCritical bool
@@ -192,8 +197,12 @@ type Entry struct {
 // Time returns RevokedAt as a time.Time in UTC.
 func (e Entry) Time() time.Time { return time.Unix(e.RevokedAt, 0).UTC() }
 
-// Lookup finds the entry for a serial number. When a serial is listed
-// twice, the first entry is returned.
+// Lookup finds the entry for a serial number. When a serial is listed more
+// than once, the first entry that revokes it is returned, that is whose
+// reason is not removeFromCRL (an entry without a reason revokes); the
+// first entry when none does. A CA-signed CRL that lists a serial both as
+// removeFromCRL and as revoked is contradictory, and reading the removal
+// first must not hide the revocation.
 func (c *CRL) Lookup(serial *big.Int) (Entry, bool) {
 	return c.LookupBytes(SerialBytes(serial))
 }
@@ -507,7 +516,7 @@ func (c *CRL) scanExtensions(exts cryptobyte.String) error {
 			if err != nil {
 				return err
 			}
-			c.IDP, c.IDPCritical = idp, critical
+			c.IDP, c.IDPCritical, c.RawIDP = idp, critical, bytes.Clone(val)
 		case 4:
 			dps, err := ParseDistributionPoints(val)
 			if err != nil {
@@ -642,8 +651,18 @@ func isPrintable(b byte) bool {
 		b == ' ' || b == ':' || b == '=' || b == '?' || b == '*' || b == '&'
 }
 
+// minEntrySize is the size of the smallest entry crypto/x509 accepts: a
+// SEQUENCE header (2 bytes), a one-octet INTEGER (3) and a UTCTime
+// without seconds, "YYMMDDhhmmZ" (13).
+const minEntrySize = 2 + 3 + 13
+
 // scanEntries reads revokedCertificates into the index. A first pass
-// counts the entries so that the index is allocated once. The loop reads
+// counts the entries so that the index is allocated once; it also checks
+// that each entry is a SEQUENCE that starts with a valid INTEGER and has
+// room for a revocationDate after it, so that a hostile body (say 64 MiB of
+// empty SEQUENCEs, 32M "entries") is refused before anything is allocated:
+// the index, at most 13 bytes per entry plus the serials before the hash
+// table is built, then stays below the size of the body. The loop reads
 // DER headers itself (with cryptobyte's rules: definite, minimal lengths)
 // and decodes the common encodings directly; anything unusual goes through
 // cryptobyte.
@@ -658,10 +677,20 @@ func (c *CRL) scanEntries(revoked cryptobyte.String) error {
 		if !ok || tag != 0x30 {
 			return malformed(fmt.Sprintf("entry %d", n))
 		}
-		if _, s0, s1, ok := tlv(buf, start, end); ok {
-			serials += s1 - s0
+		tag, s0, s1, ok := tlv(buf, start, end)
+		if !ok || tag != 0x02 || !validInteger(buf[s0:s1]) {
+			return malformed(fmt.Sprintf("entry %d: serial number", n))
 		}
+		if end-s1 < minEntrySize-5 {
+			return malformed(fmt.Sprintf("entry %d: revocationDate", n))
+		}
+		serials += s1 - s0
 		off = end
+	}
+	if n > len(buf)/minEntrySize {
+		// Cannot happen after the checks above; the bound the
+		// allocation below relies on, stated.
+		return malformed("revokedCertificates")
 	}
 	x := newIndex(n, serials)
 	var lastYMD uint64 // the last YYMMDD decoded, packed, and its day

@@ -526,3 +526,50 @@ func TestDistributionPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelBuildDuplicates: in a table large enough to be built by two
+// goroutines, a repeated serial still resolves to the first revoking entry
+// (or the first entry when none revokes), wherever its copies fall.
+func TestParallelBuildDuplicates(t *testing.T) {
+	t.Parallel()
+	n := 3 * parallelBuild
+	serial := func(i int) []byte { return []byte{0x01, byte(i >> 16), byte(i >> 8), byte(i)} }
+	dupA, dupB := []byte{0x7f, 0xaa}, []byte{0x7f, 0xbb}
+	place := map[int][]byte{10: dupA, n/2 + 5: dupA, n - 3: dupA, 20: dupB, n/2 + 9: dupB}
+	reasons := map[int]uint8{10: ReasonRemoveFromCRL, n/2 + 5: 1, n - 3: 4, 20: ReasonRemoveFromCRL, n/2 + 9: ReasonRemoveFromCRL}
+	for round := range 5 {
+		total := 0
+		for i := range n {
+			s := serial(i)
+			if d, ok := place[i]; ok {
+				s = d
+			}
+			total += len(s)
+		}
+		x := newIndex(n, total)
+		for i := range n {
+			s, r := serial(i), uint8(NoReason)
+			if d, ok := place[i]; ok {
+				s, r = d, reasons[i]
+			}
+			if !x.put(i, s, int64(i), r) {
+				t.Fatal("put overflowed")
+			}
+		}
+		x.build()
+		if i, ok := x.find(dupA); !ok || i != n/2+5 {
+			t.Fatalf("round %d: dupA resolves to %d, want the first revoking entry %d", round, i, n/2+5)
+		}
+		if i, ok := x.find(dupB); !ok || i != 20 {
+			t.Fatalf("round %d: dupB resolves to %d, want the first entry 20", round, i)
+		}
+		for _, i := range []int{0, 1, n / 2, n - 1} {
+			if j, ok := x.find(serial(i)); !ok || j != i {
+				t.Fatalf("round %d: serial %d found at %d, %v", round, i, j, ok)
+			}
+		}
+		if _, ok := x.find([]byte{0x55}); ok {
+			t.Fatal("absent serial found")
+		}
+	}
+}

@@ -8,40 +8,99 @@ import (
 )
 
 // readTime reads a UTCTime or GeneralizedTime and returns it in Unix
-// seconds. The canonical RFC 5280 forms (YYMMDDHHMMSSZ and
-// YYYYMMDDHHMMSSZ) are decoded directly; anything else is handed to
-// cryptobyte, which is what crypto/x509 uses, so that both accept the same
-// encodings (fractions of a second are truncated).
+// seconds. Every form cryptobyte (what crypto/x509 uses) accepts is decoded
+// directly, without allocating (see decodeTime); anything else is handed to
+// cryptobyte, so that both accept the same encodings whatever decodeTime
+// misses. An entry time cryptobyte
+// must decode is therefore either valid, and rare, or the end of the scan:
+// a hostile CRL cannot make every entry allocate.
 func readTime(s *cryptobyte.String) (int64, bool) {
+	var tag cbasn1.Tag
 	switch {
 	case s.PeekASN1Tag(cbasn1.UTCTime):
-		probe := *s
-		var v cryptobyte.String
-		if probe.ReadASN1(&v, cbasn1.UTCTime) && len(v) == 13 && v[12] == 'Z' {
-			if t, ok := civil(v[:12], 2); ok {
-				*s = probe
-				return t, true
-			}
-		}
-		var t time.Time
-		if !s.ReadASN1UTCTime(&t) {
-			return 0, false
-		}
-		return t.Unix(), true
+		tag = cbasn1.UTCTime
 	case s.PeekASN1Tag(cbasn1.GeneralizedTime):
-		probe := *s
-		var v cryptobyte.String
-		if probe.ReadASN1(&v, cbasn1.GeneralizedTime) && len(v) == 15 && v[14] == 'Z' {
-			if t, ok := civil(v[:14], 4); ok {
-				*s = probe
-				return t, true
-			}
+		tag = cbasn1.GeneralizedTime
+	default:
+		return 0, false
+	}
+	probe := *s
+	var v cryptobyte.String
+	if probe.ReadASN1(&v, tag) {
+		if t, ok := decodeTime(uint8(tag), v); ok {
+			*s = probe
+			return t, true
 		}
-		var t time.Time
-		if !s.ReadASN1GeneralizedTime(&t) {
+	}
+	var t time.Time
+	if tag == cbasn1.UTCTime && !s.ReadASN1UTCTime(&t) || tag == cbasn1.GeneralizedTime && !s.ReadASN1GeneralizedTime(&t) {
+		return 0, false
+	}
+	return t.Unix(), true
+}
+
+// decodeTime decodes the contents of a UTCTime (tag 0x17) or a
+// GeneralizedTime (0x18) in the forms cryptobyte's ReadASN1UTCTime and
+// ReadASN1GeneralizedTime accept (those that time.Format gives back
+// exactly), and returns Unix seconds:
+//
+//	UTCTime          YYMMDDhhmm[ss](Z|±hhmm)
+//	GeneralizedTime  YYYYMMDDhhmmss(Z|±hhmm)
+//
+// where an offset is not zero (time.Format writes Z for it) and has hours
+// up to 24 and minutes up to 59. (A fraction of a second does not survive
+// cryptobyte's round trip through time.Format: it refuses them.)
+// It reports false for anything else; it must never accept what cryptobyte
+// refuses (TestDecodeTimeAgrees checks both ways).
+func decodeTime(tag uint8, v []byte) (int64, bool) {
+	var digits []byte
+	var yearDigits int
+	switch tag {
+	case 0x17:
+		yearDigits = 2
+		switch {
+		case len(v) == 13 || len(v) == 17:
+			digits, v = v[:12], v[12:]
+		case len(v) == 11 || len(v) == 15:
+			// Minutes only: seconds are 0.
+			var d [12]byte
+			copy(d[:], v[:10])
+			d[10], d[11] = '0', '0'
+			digits, v = d[:], v[10:]
+		default:
 			return 0, false
 		}
-		return t.Unix(), true
+	case 0x18:
+		yearDigits = 4
+		if len(v) < 15 {
+			return 0, false
+		}
+		digits, v = v[:14], v[14:]
+	default:
+		return 0, false
+	}
+	t, ok := civil(digits, yearDigits)
+	if !ok {
+		return 0, false
+	}
+	switch {
+	case len(v) == 1 && v[0] == 'Z':
+		return t, true
+	case len(v) == 5 && (v[0] == '+' || v[0] == '-'):
+		for _, c := range v[1:] {
+			if c-'0' > 9 {
+				return 0, false
+			}
+		}
+		hh, mm := int64(v[1]-'0')*10+int64(v[2]-'0'), int64(v[3]-'0')*10+int64(v[4]-'0')
+		off := (hh*60 + mm) * 60
+		if hh > 24 || mm > 59 || off == 0 {
+			return 0, false
+		}
+		if v[0] == '-' {
+			off = -off
+		}
+		return t - off, true
 	}
 	return 0, false
 }

@@ -2,6 +2,8 @@
 // safely: every request has a context and its own timeout, a size cap, only
 // http and https URLs, a bounded number of redirects (to http or https
 // only), and concurrent requests for the same thing are merged into one.
+// Optionally (RefusePrivate), connections to loopback, private, link-local
+// and other non-public addresses are refused.
 package fetch
 
 import (
@@ -36,11 +38,15 @@ const (
 	TooLarge                  // the body exceeds the size cap
 	Redirects                 // too many redirects, or one to another scheme
 	Canceled                  // the caller's context was canceled
+	// PrivateAddress: the URL, or a redirect, leads to an address that
+	// is not public (RefusePrivate); Err is an *AddressError.
+	PrivateAddress
 )
 
 var kindText = map[Kind]string{
 	BadURL: "unsupported URL", Network: "network error", Timeout: "timed out", Status: "bad HTTP status",
 	TooLarge: "response too large", Redirects: "bad redirect", Canceled: "canceled",
+	PrivateAddress: "non-public address refused",
 }
 
 func (k Kind) String() string {
@@ -105,6 +111,7 @@ type Response struct {
 type Fetcher struct {
 	client  *http.Client
 	timeout time.Duration
+	err     error // a configuration error, returned by every Do
 
 	mu       sync.Mutex // guards inflight
 	inflight map[[32]byte]*call
@@ -121,13 +128,22 @@ type call struct {
 // New returns a Fetcher that uses client (a private clone of
 // http.DefaultTransport when nil), at most maxRedirects redirects, and
 // timeout per request (DefaultTimeout when zero). The client is copied, not
-// modified.
-func New(client *http.Client, timeout time.Duration, maxRedirects int) *Fetcher {
+// modified. An option that cannot be honoured with client makes every Do
+// fail; Err reports it.
+func New(client *http.Client, timeout time.Duration, maxRedirects int, opts ...Option) *Fetcher {
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
 	var c http.Client
 	if client != nil {
 		c = *client
 	} else {
 		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	var cfgErr error
+	if s.refuse != nil {
+		c.Transport, cfgErr = guardedTransport(c.Transport, s.refuse)
 	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -148,8 +164,11 @@ func New(client *http.Client, timeout time.Duration, maxRedirects int) *Fetcher 
 		}
 		return nil
 	}
-	return &Fetcher{client: &c, timeout: timeout, inflight: map[[32]byte]*call{}}
+	return &Fetcher{client: &c, timeout: timeout, err: cfgErr, inflight: map[[32]byte]*call{}}
 }
+
+// Err returns the configuration error that makes every Do fail, if any.
+func (f *Fetcher) Err() error { return f.err }
 
 // CheckURL accepts only absolute http and https URLs with a host.
 func CheckURL(raw string) error {
@@ -187,6 +206,9 @@ func (f *Fetcher) Do(ctx context.Context, req Request) (*Response, error) {
 	}
 	if err := CheckURL(req.URL); err != nil {
 		return nil, err
+	}
+	if f.err != nil {
+		return nil, &Error{Kind: PrivateAddress, URL: req.URL, Err: f.err}
 	}
 	if req.MaxSize <= 0 {
 		return nil, &Error{Kind: TooLarge, URL: req.URL, Err: errors.New("no size cap given")}
@@ -309,6 +331,14 @@ func classify(ctx context.Context, u string, err error) error {
 	var re *redirectError
 	if errors.As(err, &re) {
 		return &Error{Kind: Redirects, URL: u, Err: re}
+	}
+	if ae, ok := isAddressError(err); ok {
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.URL != u {
+			// A redirect led there: say where.
+			return &Error{Kind: PrivateAddress, URL: u, Err: fmt.Errorf("redirected to %s: %w", ue.URL, ae)}
+		}
+		return &Error{Kind: PrivateAddress, URL: u, Err: ae}
 	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):

@@ -3,9 +3,16 @@ package ocspcheck
 import (
 	"bytes"
 	"crypto/x509"
+	"errors"
 	"sync"
 	"time"
 )
+
+// maxCacheable bounds the bytes one verdict may hold on to (response,
+// certificate and issuer): real staples are a few KiB, and a hostile
+// server must not fill memory with huge ones. Larger inputs are validated
+// every time.
+const maxCacheable = 32 << 10
 
 // negativeTTL is how long a rejected response is remembered: long enough to
 // spare a repeated signature check, short enough that a fixed responder is
@@ -53,7 +60,7 @@ func NewVerdictCache(max int) *VerdictCache {
 // result reports whether the verdict came from the cache. Requests with a
 // nonce are never cached.
 func (c *VerdictCache) Validate(der []byte, cert, issuer *x509.Certificate, now time.Time, opts Options) (*Result, bool, error) {
-	if c == nil || opts.Nonce != nil || cert == nil || issuer == nil {
+	if c == nil || opts.Nonce != nil || cert == nil || issuer == nil || len(der)+len(cert.Raw)+len(issuer.Raw) > maxCacheable {
 		r, err := Validate(der, cert, issuer, now, opts)
 		return r, false, err
 	}
@@ -61,12 +68,17 @@ func (c *VerdictCache) Validate(der []byte, cert, issuer *x509.Certificate, now 
 	if !ok {
 		v = verdict{cert: cert.Raw, issuer: issuer.Raw, rejectSHA1: opts.RejectSHA1}
 		v.r, v.err = Check(der, cert, issuer, opts)
-		if v.err != nil {
-			v.expires = now.Add(negativeTTL)
-		} else {
+		var perr *Error
+		switch {
+		case v.err == nil:
 			v.expires = v.r.Expires(opts).Add(opts.skew())
+			c.put(der, v, now)
+		case errors.As(v.err, &perr) && perr.Reason == Malformed:
+			// Garbage is cheap to reject again and costly to keep.
+		default:
+			v.expires = now.Add(negativeTTL)
+			c.put(der, v, now)
 		}
-		c.put(der, v, now)
 	}
 	if v.err != nil {
 		return nil, ok, v.err

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -200,7 +201,7 @@ func TestVerdictCache(t *testing.T) {
 			len: 1,
 		},
 		{
-			name: "malformed and unsuccessful responses are cached",
+			name: "unsuccessful responses are cached, malformed ones are not",
 			calls: func(t *testing.T, e env) []cacheCall {
 				c := func(der []byte, cached bool, reason ocspcheck.Reason) cacheCall {
 					return cacheCall{der: der, cert: e.p.leaf.Cert, issuer: e.p.ca.Cert, now: testpki.Now, wantCached: cached, wantReason: reason}
@@ -208,12 +209,12 @@ func TestVerdictCache(t *testing.T) {
 				tryLater := []byte{0x30, 0x03, 0x0a, 0x01, 0x03}
 				return []cacheCall{
 					c([]byte("garbage"), false, ocspcheck.Malformed),
-					c([]byte("garbage"), true, ocspcheck.Malformed),
+					c([]byte("garbage"), false, ocspcheck.Malformed),
 					c(tryLater, false, ocspcheck.NotSuccessful),
 					c(tryLater, true, ocspcheck.NotSuccessful),
 				}
 			},
-			len: 2,
+			len: 1,
 		},
 		{
 			name: "requests with a nonce are never cached",
@@ -295,9 +296,21 @@ func TestVerdictCacheNil(t *testing.T) {
 func TestVerdictCacheEviction(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t, testpki.ECDSAP256)
-	// Garbage is rejected without any cryptography and cached like any
-	// verdict: cheap distinct entries.
-	junk := func(i int) []byte { return []byte(fmt.Sprintf("junk %d", i)) }
+	// Responses about other serials are rejected before any signature
+	// check and cached like any verdict: cheap distinct entries.
+	var junkMu sync.Mutex
+	junkDER := map[int][]byte{}
+	junk := func(i int) []byte {
+		junkMu.Lock()
+		defer junkMu.Unlock()
+		if b, ok := junkDER[i]; ok {
+			return b
+		}
+		r := p.response()
+		r.Responses[0].Serial = big.NewInt(int64(1_000_000 + i))
+		junkDER[i] = marshal(t, r)
+		return junkDER[i]
+	}
 
 	t.Run("bounded", func(t *testing.T) {
 		t.Parallel()

@@ -1,6 +1,8 @@
 package ocspcheck_test
 
 import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"testing"
 	"time"
 
@@ -53,4 +55,46 @@ func TestNextUpdateBeforeThisUpdate(t *testing.T) {
 	r.Responses[0].NextUpdate = testpki.Now.Add(-2 * time.Hour)
 	_, err := ocspcheck.Check(marshal(t, r), p.leaf.Cert, p.ca.Cert, ocspcheck.Options{})
 	wantReason(t, err, ocspcheck.Malformed)
+}
+
+func TestMaxLifetime(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t, testpki.ECDSAP256)
+	r := p.response()
+	r.Responses[0].ThisUpdate = testpki.Now.Add(-11 * 24 * time.Hour)
+	r.Responses[0].NextUpdate = testpki.Now.Add(24 * time.Hour) // a 12-day response
+	der := marshal(t, r)
+	if _, err := ocspcheck.Validate(der, p.leaf.Cert, p.ca.Cert, testpki.Now, ocspcheck.Options{}); err != nil {
+		t.Fatalf("without a cap the response is fresh until nextUpdate: %v", err)
+	}
+	opts := ocspcheck.Options{MaxLifetime: ocspcheck.DefaultMaxLifetime}
+	res, err := ocspcheck.Validate(der, p.leaf.Cert, p.ca.Cert, testpki.Now, opts)
+	wantReason(t, err, ocspcheck.TooOld)
+	if want := r.Responses[0].ThisUpdate.Add(ocspcheck.DefaultMaxLifetime); !res.Expires(opts).Equal(want) {
+		t.Errorf("Expires %v, want the cap %v", res.Expires(opts), want)
+	}
+	// Within the cap, nextUpdate still rules.
+	if err := res.Fresh(testpki.Now.Add(-2*24*time.Hour), opts); err != nil {
+		t.Errorf("nine days after thisUpdate: %v", err)
+	}
+}
+
+// TestVerdictCacheBounded: a hostile server cannot make the cache hold
+// large responses, and garbage is not kept at all.
+func TestVerdictCacheBounded(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t, testpki.ECDSAP256)
+	r := p.response()
+	r.Extensions = append(r.Extensions, pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3, 4}, Value: make([]byte, 40<<10)})
+	huge := marshal(t, r)
+	vc := ocspcheck.NewVerdictCache(4)
+	for i := range 2 {
+		if _, cached, err := vc.Validate(huge, p.leaf.Cert, p.ca.Cert, testpki.Now, ocspcheck.Options{}); err != nil || cached {
+			t.Fatalf("call %d: cached %v, err %v", i, cached, err)
+		}
+	}
+	vc.Validate([]byte("garbage"), p.leaf.Cert, p.ca.Cert, testpki.Now, ocspcheck.Options{})
+	if n := vc.Len(); n != 0 {
+		t.Errorf("Len() = %d: large and malformed responses must not be kept", n)
+	}
 }

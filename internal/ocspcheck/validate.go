@@ -84,6 +84,12 @@ type Options struct {
 	// MaxAge bounds how long a response without nextUpdate is used after its
 	// thisUpdate. Zero means DefaultMaxAge.
 	MaxAge time.Duration
+	// MaxLifetime, when positive, caps how long after thisUpdate a
+	// response is used even if its nextUpdate is later (the CA/Browser
+	// Forum allows at most 10 days for subscriber certificates; Firefox
+	// enforces the same). Zero means no cap: responses about CA
+	// certificates may legitimately last months.
+	MaxLifetime time.Duration
 	// RejectSHA1 refuses responses (and delegate certificates) signed with SHA-1.
 	RejectSHA1 bool
 	// Nonce, when non-nil, must be echoed in the response's nonce extension.
@@ -94,6 +100,10 @@ type Options struct {
 const (
 	DefaultSkew   = 5 * time.Minute
 	DefaultMaxAge = 24 * time.Hour
+	// DefaultMaxLifetime is the cap callers use for responses about
+	// end-entity certificates (CA/Browser Forum Baseline Requirements
+	// 4.9.10: at most 10 days).
+	DefaultMaxLifetime = 10 * 24 * time.Hour
 )
 
 func (o Options) skew() time.Duration {
@@ -250,6 +260,9 @@ func (r *Result) Fresh(now time.Time, opts Options) error {
 		if now.After(r.NextUpdate.Add(skew)) {
 			return &Error{Reason: Expired, Detail: fmt.Sprintf("nextUpdate %s has passed (now %s)", stamp(r.NextUpdate), stamp(now))}
 		}
+		if opts.MaxLifetime > 0 && now.After(r.ThisUpdate.Add(opts.MaxLifetime).Add(skew)) {
+			return &Error{Reason: TooOld, Detail: fmt.Sprintf("thisUpdate %s is more than %s ago, the longest a response is relied on (its nextUpdate %s is later)", stamp(r.ThisUpdate), opts.MaxLifetime, stamp(r.NextUpdate))}
+		}
 	} else if now.After(r.ThisUpdate.Add(opts.maxAge()).Add(skew)) {
 		return &Error{Reason: TooOld, Detail: fmt.Sprintf("no nextUpdate and thisUpdate %s is older than %s", stamp(r.ThisUpdate), opts.maxAge())}
 	}
@@ -271,6 +284,8 @@ func (r *Result) Expires(opts Options) time.Time {
 	exp := r.NextUpdate
 	if exp.IsZero() {
 		exp = r.ThisUpdate.Add(opts.maxAge())
+	} else if opts.MaxLifetime > 0 && exp.After(r.ThisUpdate.Add(opts.MaxLifetime)) {
+		exp = r.ThisUpdate.Add(opts.MaxLifetime)
 	}
 	if !r.SignerNotAfter.IsZero() && r.SignerNotAfter.Before(exp) {
 		exp = r.SignerNotAfter

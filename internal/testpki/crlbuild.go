@@ -45,6 +45,9 @@ type CRLTemplate struct {
 	// default for years 1950 to 2049).
 	GeneralizedTime bool
 	Entries         []CRLEntry
+	// RawEntries, when set, is used as the contents of
+	// revokedCertificates instead of Entries (for hostile encodings).
+	RawEntries []byte
 	// Number is the CRL number (default 1); NoNumber leaves it out.
 	Number   *big.Int
 	NoNumber bool
@@ -316,7 +319,9 @@ func (ca *Cert) BuildCRL(t CRLTemplate) ([]byte, error) {
 		if !t.NoNextUpdate {
 			addTime(b, next, t.GeneralizedTime)
 		}
-		if len(t.Entries) > 0 {
+		if t.RawEntries != nil {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddBytes(t.RawEntries) })
+		} else if len(t.Entries) > 0 {
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				for _, e := range t.Entries {
 					addEntry(b, e, t.GeneralizedTime)

@@ -79,6 +79,20 @@ func ParseSignatureAlgorithm(ai cryptobyte.String) (x509.SignatureAlgorithm, err
 	if !ai.ReadASN1ObjectIdentifier(&oid) {
 		return x509.UnknownSignatureAlgorithm, fmt.Errorf("malformed signature algorithm identifier")
 	}
+	// The parameters, when present, are one DER element (as crypto/x509
+	// requires), and nothing follows them (found by
+	// FuzzParseSignatureAlgorithm: anything used to be accepted).
+	if params := ai; !params.Empty() {
+		var tag cbasn1.Tag
+		var el cryptobyte.String
+		if !params.ReadAnyASN1Element(&el, &tag) || !params.Empty() {
+			return x509.UnknownSignatureAlgorithm, fmt.Errorf("%w: malformed signature algorithm parameters", ErrUnsupportedAlgorithm)
+		}
+		if oid.Equal(oidEd25519) {
+			// RFC 8410 3: the parameters MUST be absent.
+			return x509.UnknownSignatureAlgorithm, fmt.Errorf("%w: Ed25519 with parameters", ErrUnsupportedAlgorithm)
+		}
+	}
 	switch {
 	case oid.Equal(oidSHA1WithRSA):
 		return x509.SHA1WithRSA, nil
@@ -117,15 +131,28 @@ func parsePSS(params cryptobyte.String) (x509.SignatureAlgorithm, error) {
 		if !s.ReadASN1(&ai, cbasn1.SEQUENCE) || !ai.ReadASN1ObjectIdentifier(&oid) {
 			return 0, false
 		}
+		// Parameters absent or NULL, as crypto/x509 requires.
+		var null cryptobyte.String
+		if !ai.Empty() && !(ai.ReadASN1(&null, cbasn1.NULL) && null.Empty() && ai.Empty()) {
+			return 0, false
+		}
 		h := HashFromOID(oid)
 		return h, h != 0 && h != crypto.SHA1
 	}
-	var hashField, mgfField, saltField cryptobyte.String
-	var hasHash, hasMGF, hasSalt bool
+	var hashField, mgfField, saltField, trailerField cryptobyte.String
+	var hasHash, hasMGF, hasSalt, hasTrailer bool
 	if !seq.ReadOptionalASN1(&hashField, &hasHash, cbasn1.Tag(0).Constructed().ContextSpecific()) ||
 		!seq.ReadOptionalASN1(&mgfField, &hasMGF, cbasn1.Tag(1).Constructed().ContextSpecific()) ||
-		!seq.ReadOptionalASN1(&saltField, &hasSalt, cbasn1.Tag(2).Constructed().ContextSpecific()) {
+		!seq.ReadOptionalASN1(&saltField, &hasSalt, cbasn1.Tag(2).Constructed().ContextSpecific()) ||
+		!seq.ReadOptionalASN1(&trailerField, &hasTrailer, cbasn1.Tag(3).Constructed().ContextSpecific()) ||
+		!seq.Empty() || !params.Empty() {
 		return x509.UnknownSignatureAlgorithm, fmt.Errorf("%w: malformed RSA-PSS parameters", ErrUnsupportedAlgorithm)
+	}
+	// The trailer field is 1 (trailerFieldBC), written out or not, as
+	// crypto/x509 requires (found by FuzzParseSignatureAlgorithm).
+	var trailer int64
+	if hasTrailer && (!trailerField.ReadASN1Int64WithTag(&trailer, cbasn1.INTEGER) || !trailerField.Empty() || trailer != 1) {
+		return x509.UnknownSignatureAlgorithm, fmt.Errorf("%w: RSA-PSS trailer field", ErrUnsupportedAlgorithm)
 	}
 	if !hasHash || !hasMGF || !hasSalt {
 		// The defaults (SHA-1, salt 20) are not supported by crypto/x509.
