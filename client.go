@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +26,8 @@ type Dialer struct {
 	base      *tls.Config // hardened, without VerifyConnection; cloned per use
 	verifiers []Verifier  // the built-in staple check, then cfg.verifiers
 	infos     *certInfos  // descriptions of the certificates seen, for Reports
+	phrases   phrases     // details of the chain and hostname checks
+	observe   Observer    // WithObserver and WithLogger combined; nil when none
 }
 
 // New returns a Dialer configured by opts. With no options it trusts the
@@ -35,7 +39,7 @@ func New(opts ...Option) (*Dialer, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dialer{cfg: cfg, base: cfg.tlsConfig(), infos: &certInfos{}}
+	d := &Dialer{cfg: cfg, base: cfg.tlsConfig(), infos: &certInfos{}, observe: cfg.observer()}
 	d.verifiers = append([]Verifier{newStapleCheck()}, cfg.verifiers...)
 	return d, nil
 }
@@ -81,6 +85,12 @@ func (d *Dialer) Dial(network, addr string) (*Conn, error) {
 // handshake returns a *VerificationError carrying the Report; network
 // failures return other errors.
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, error) {
+	return d.dial(ctx, network, addr, nil)
+}
+
+// dial is DialContext offering protos with ALPN when the Dialer was given
+// no protocols of its own (WithNextProtos, or WithBaseConfig's NextProtos).
+func (d *Dialer) dial(ctx context.Context, network, addr string, protos []string) (*Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("tlsclient: address %q: %w (want host:port, e.g. example.com:443)", addr, err)
@@ -90,37 +100,38 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, 
 	// crypto/tls watches a cancelable context with a goroutine of its own
 	// per handshake, which a deadline avoids when the caller's context
 	// cannot be canceled.
-	var deadline time.Time
-	var timeout error
-	if t := d.cfg.dialTimeout(); t > 0 {
-		deadline = time.Now().Add(t)
-		timeout = &timeoutError{addr: addr, d: t}
+	var start time.Time
+	if d.observe != nil {
+		start = time.Now() // for EventHandshake's Duration
 	}
-	bound := func() (context.Context, context.CancelFunc) {
-		if deadline.IsZero() {
-			return ctx, func() {}
-		}
-		return context.WithDeadlineCause(ctx, deadline, timeout)
+	// b is nil when the dial has no bound of its own (WithTimeout < 0).
+	var b *boundedContext
+	vctx := ctx
+	if t := d.cfg.dialTimeout(); t > 0 {
+		b = &boundedContext{Context: ctx, deadline: time.Now().Add(t), addr: addr, limit: t}
+		defer b.release()
+		vctx = b
 	}
 
 	cfg := d.base.Clone()
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
 	}
+	if protos != nil && len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = protos
+	}
 	rep := &Report{Address: addr, ServerName: cfg.ServerName}
 	var verr error
-	cfg.VerifyConnection = d.verifyConnection(bound, rep, &verr)
+	cfg.VerifyConnection = d.verifyConnection(vctx, rep, &verr)
 
-	raw, err := d.dialRaw(ctx, bound, deadline, timeout, network, addr)
+	raw, err := d.dialRaw(ctx, b, network, addr)
 	if err != nil {
 		return nil, err
 	}
 	hctx := ctx
-	if !deadline.IsZero() && raw.SetDeadline(deadline) != nil {
+	if b != nil && raw.SetDeadline(b.deadline) != nil {
 		// A transport without deadlines: let crypto/tls watch the bound.
-		var cancel context.CancelFunc
-		hctx, cancel = bound()
-		defer cancel()
+		hctx = b
 	}
 	ec := &eofConn{Conn: raw}
 	tc := tls.Client(ec, cfg)
@@ -132,19 +143,124 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (*Conn, 
 				rep.setConnection(&cs)
 			}
 		}
-		if verr == nil && timeout != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) && !time.Now().Before(deadline) {
-			return nil, fmt.Errorf("tlsclient: handshake with %s: %w", addr, timeout)
+		if verr == nil && b != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) && !time.Now().Before(b.deadline) {
+			return nil, fmt.Errorf("tlsclient: handshake with %s: %w", addr, b.timeout())
 		}
-		return nil, d.handshakeError(ctx, err, verr, rep)
+		return nil, d.handshakeError(ctx, err, verr, rep, start)
 	}
-	if !deadline.IsZero() {
+	if b != nil {
 		raw.SetDeadline(time.Time{})
 	}
-	if d.cfg.reportHook != nil {
-		d.cfg.reportHook(rep)
-	}
+	ec.report = rep
+	d.done(ctx, rep, nil, start)
 	return &Conn{Conn: tc, report: rep, raw: ec}, nil
 }
+
+// phrases remembers the details of the chain and hostname checks, built
+// from a few recurring names (roots, server names), so that a handshake does
+// not format them again. It is safe for concurrent use.
+type phrases struct {
+	mu sync.Mutex // guards m
+	m  map[phraseKey]string
+}
+
+type phraseKey struct {
+	kind uint8
+	name string
+}
+
+const (
+	phraseRoot uint8 = iota
+	phraseRootResumed
+	phraseHost
+)
+
+func (p *phrases) get(kind uint8, name string) string {
+	k := phraseKey{kind, name}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s, ok := p.m[k]; ok {
+		return s
+	}
+	var s string
+	switch kind {
+	case phraseRoot:
+		s = "verified to trusted root " + name
+	case phraseRootResumed:
+		s = "verified to trusted root " + name + " (resumed session, re-validated at the report's time)"
+	case phraseHost:
+		s = strconv.Quote(name) + " matches the certificate"
+		if name == "" {
+			// TLSConfig used for an IP literal: crypto/tls sent no SNI and
+			// verified the IP against the certificate's IP SANs.
+			s = "the dialled IP address matches the certificate's IP SANs (no SNI sent)"
+		}
+	}
+	if p.m == nil || len(p.m) >= 1024 {
+		p.m = make(map[phraseKey]string)
+	}
+	p.m[k] = s
+	return s
+}
+
+// boundedContext is ctx bounded by the dial's deadline, as
+// context.WithDeadlineCause would make it, except that its timer starts only
+// when something needs it (Done, or the Value lookups context.Cause and
+// derived contexts make): a handshake whose verifiers answer from memory
+// never starts one, and a timer per dial is measurable next to a resumed
+// handshake.
+type boundedContext struct {
+	context.Context // the caller's
+	deadline        time.Time
+	addr            string        // dialled, for the timeout error
+	limit           time.Duration // the dial's bound, for the timeout error
+
+	mu     sync.Mutex // guards real and cancel
+	real   context.Context
+	cancel context.CancelFunc
+}
+
+func (b *boundedContext) materialize() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.real == nil {
+		b.real, b.cancel = context.WithDeadlineCause(b.Context, b.deadline, b.timeout())
+	}
+	return b.real
+}
+
+// timeout is the error of a dial that ran out of time.
+func (b *boundedContext) timeout() error { return &timeoutError{addr: b.addr, d: b.limit} }
+
+// release stops the timer, if one was started.
+func (b *boundedContext) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cancel != nil {
+		b.cancel()
+	}
+}
+
+func (b *boundedContext) Deadline() (time.Time, bool) {
+	if d, ok := b.Context.Deadline(); ok && d.Before(b.deadline) {
+		return d, true
+	}
+	return b.deadline, true
+}
+
+func (b *boundedContext) Done() <-chan struct{} { return b.materialize().Done() }
+
+func (b *boundedContext) Err() error {
+	if err := b.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(b.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (b *boundedContext) Value(key any) any { return b.materialize().Value(key) }
 
 // timeoutError is the cause of a dial that ran out of time. Its message is
 // built only when read: most dials never time out.
@@ -159,44 +275,45 @@ func (e *timeoutError) Error() string {
 
 func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
-// dialRaw makes the transport connection within the dial's bound. The
-// default dialer takes the bound as a deadline, which spares the goroutine
-// package net starts to watch a cancelable context; a custom dial function
-// gets it as a context.
-func (d *Dialer) dialRaw(ctx context.Context, bound func() (context.Context, context.CancelFunc), deadline time.Time, timeout error, network, addr string) (net.Conn, error) {
+// dialRaw makes the transport connection within the dial's bound b (nil:
+// none). The default dialer takes the bound as a deadline; a custom dial
+// function gets it as a context.
+func (d *Dialer) dialRaw(ctx context.Context, b *boundedContext, network, addr string) (net.Conn, error) {
 	var raw net.Conn
 	var err error
-	var dctx context.Context
 	if d.cfg.dial != nil {
-		var cancel context.CancelFunc
-		dctx, cancel = bound()
-		defer cancel()
+		dctx := ctx
+		if b != nil {
+			dctx = b
+		}
 		raw, err = d.cfg.dial(dctx, network, addr)
 	} else {
-		dctx = ctx
-		nd := net.Dialer{Deadline: deadline}
+		var nd net.Dialer
+		if b != nil {
+			nd.Deadline = b.deadline
+		}
 		raw, err = nd.DialContext(ctx, network, addr)
 	}
 	if err == nil {
 		return raw, nil
 	}
-	if dctx.Err() != nil {
-		return nil, context.Cause(dctx)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
 	}
 	var ne net.Error
-	if timeout != nil && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(deadline) {
-		return nil, timeout
+	if b != nil && (b.Err() != nil || errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(b.deadline)) {
+		return nil, b.timeout()
 	}
 	return nil, fmt.Errorf("tlsclient: dial %s: %w", addr, err)
 }
 
 // handshakeError turns a failed handshake into a *VerificationError when a
 // check refused it, recording the failure in the report.
-func (d *Dialer) handshakeError(ctx context.Context, err, verr error, rep *Report) error {
+func (d *Dialer) handshakeError(ctx context.Context, err, verr error, rep *Report, start time.Time) error {
 	if verr != nil {
 		// A verifier refused the connection; this wins over a context
 		// error that crypto/tls may report once the connection is closed.
-		return d.refused(rep, verr)
+		return d.refused(ctx, rep, verr, start)
 	}
 	if rep.Time.IsZero() {
 		rep.Time = d.cfg.time()
@@ -206,13 +323,13 @@ func (d *Dialer) handshakeError(ctx context.Context, err, verr error, rep *Repor
 		rep.Checks = append(rep.Checks, Check{Verifier: cerr.checkName(), Subject: cerr.Subject, Outcome: Fail,
 			Detail: cerr.Reason.String(), Err: cerr, Error: cerr.Error()})
 		d.recordNotRun(rep, "chain verification failed")
-		return d.refused(rep, cerr)
+		return d.refused(ctx, rep, cerr, start)
 	}
 	if verErr := classifyVersionError(err); verErr != nil {
 		rep.Checks = append(rep.Checks, Check{Verifier: "version", Outcome: Fail,
 			Detail: "no common TLS version at or above " + tls.VersionName(d.base.MinVersion), Err: verErr, Error: verErr.Error()})
 		d.recordNotRun(rep, "the handshake did not complete")
-		return d.refused(rep, verErr)
+		return d.refused(ctx, rep, verErr, start)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("tlsclient: handshake with %s: %w", rep.Address, context.Cause(ctx))
@@ -220,11 +337,21 @@ func (d *Dialer) handshakeError(ctx context.Context, err, verr error, rep *Repor
 	return fmt.Errorf("tlsclient: handshake with %s: %w", rep.Address, err)
 }
 
-func (d *Dialer) refused(rep *Report, err error) error {
+func (d *Dialer) refused(ctx context.Context, rep *Report, err error, start time.Time) error {
+	d.done(ctx, rep, err, start)
+	return &VerificationError{Report: rep, Err: err}
+}
+
+// done hands a finished Report to the report hook and the observers. err
+// is the refusal, nil for a verified connection; start is when the dial
+// began (zero when unknown, or when nobody observes).
+func (d *Dialer) done(ctx context.Context, rep *Report, err error, start time.Time) {
 	if d.cfg.reportHook != nil {
 		d.cfg.reportHook(rep)
 	}
-	return &VerificationError{Report: rep, Err: err}
+	if d.observe != nil {
+		d.observeReport(ctx, rep, err, start)
+	}
 }
 
 func (d *Dialer) recordNotRun(rep *Report, why string) {
@@ -236,15 +363,13 @@ func (d *Dialer) recordNotRun(rep *Report, why string) {
 // verifyConnection returns the VerifyConnection callback for one handshake:
 // it records the connection and the chain crypto/tls verified, then runs the
 // verifiers with ctx. A verifier error is also stored in *verr.
-func (d *Dialer) verifyConnection(bound func() (context.Context, context.CancelFunc), rep *Report, verr *error) func(tls.ConnectionState) error {
+func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
-		ctx, cancel := bound()
-		defer cancel()
 		now := d.cfg.time()
 		rep.Time = now
 		rep.setConnection(&cs)
 		// Room for the chain and hostname checks and a few per verifier.
-		st := &State{ConnectionState: cs, Now: now, infos: d.infos, checks: make([]Check, 0, 2+4*len(d.verifiers))}
+		st := &State{ConnectionState: cs, Now: now, infos: d.infos, observe: d.observe, server: rep.ServerName, checks: make([]Check, 0, 2+4*len(d.verifiers))}
 		chain := st.Chain()
 		if len(chain) == 0 {
 			// crypto/tls verified the chain before calling us, so this
@@ -256,18 +381,13 @@ func (d *Dialer) verifyConnection(bound func() (context.Context, context.CancelF
 		}
 		rep.setChain(chain, d.infos)
 		leafLabel := st.CertLabel(chain[0])
-		detail := "verified to trusted root " + st.CertLabel(chain[len(chain)-1])
+		kind := phraseRoot
 		if cs.DidResume {
-			detail += " (resumed session, re-validated at " + now.UTC().Format(time.RFC3339) + ")"
+			kind = phraseRootResumed // the time of re-validation is the Report's Time
 		}
+		detail := d.phrases.get(kind, st.CertLabel(chain[len(chain)-1]))
 		st.Record(Check{Verifier: "chain", Subject: leafLabel, Outcome: Pass, Detail: detail})
-		hostDetail := strconv.Quote(rep.ServerName) + " matches the certificate"
-		if rep.ServerName == "" {
-			// TLSConfig used for an IP literal: crypto/tls sent no SNI and
-			// verified the IP against the certificate's IP SANs.
-			hostDetail = "the dialled IP address matches the certificate's IP SANs (no SNI sent)"
-		}
-		st.Record(Check{Verifier: "hostname", Subject: leafLabel, Outcome: Pass, Detail: hostDetail})
+		st.Record(Check{Verifier: "hostname", Subject: leafLabel, Outcome: Pass, Detail: d.phrases.get(phraseHost, rep.ServerName)})
 		err := runVerifiers(ctx, st, d.verifiers)
 		rep.Checks = st.takeChecks()
 		if err != nil {
@@ -285,24 +405,33 @@ func (d *Dialer) verifyConnection(bound func() (context.Context, context.CancelF
 //
 // Without a dial context, the verifiers of each handshake are bounded by the
 // Dialer's timeout. A refusal is returned to crypto/tls as a
-// *VerificationError; WithReportHook sees every Report.
+// *VerificationError; WithReportHook and the observers see the Report of
+// every handshake that reaches VerifyConnection. A chain or host name
+// failure does not: crypto/tls detects it first and returns its own
+// *tls.CertificateVerificationError, with no Report (Dial, DialContext and
+// Transport's direct connections classify and report those too).
 func (d *Dialer) TLSConfig() *tls.Config {
 	cfg := d.base.Clone()
+	// Clone copies slices shallowly: the caller may append to these (as
+	// net/http's HTTP/2 setup does to NextProtos), which must not reach
+	// the Dialer's base or another copy.
+	cfg.NextProtos = slices.Clone(cfg.NextProtos)
+	cfg.Certificates = slices.Clone(cfg.Certificates)
+	cfg.CipherSuites = slices.Clone(cfg.CipherSuites)
+	cfg.CurvePreferences = slices.Clone(cfg.CurvePreferences)
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		bound := func() (context.Context, context.CancelFunc) {
-			if t := d.cfg.dialTimeout(); t > 0 {
-				return context.WithTimeout(context.Background(), t)
-			}
-			return context.Background(), func() {}
+		var ctx context.Context = context.Background()
+		if t := d.cfg.dialTimeout(); t > 0 {
+			b := &boundedContext{Context: ctx, deadline: time.Now().Add(t), addr: cs.ServerName, limit: t}
+			defer b.release()
+			ctx = b
 		}
 		rep := &Report{ServerName: cs.ServerName}
 		var verr error
-		if err := d.verifyConnection(bound, rep, &verr)(cs); err != nil {
-			return d.refused(rep, err)
+		if err := d.verifyConnection(ctx, rep, &verr)(cs); err != nil {
+			return d.refused(context.Background(), rep, err, time.Time{})
 		}
-		if d.cfg.reportHook != nil {
-			d.cfg.reportHook(rep)
-		}
+		d.done(context.Background(), rep, nil, time.Time{})
 		return nil
 	}
 	return cfg
@@ -348,6 +477,9 @@ func (c *Conn) Read(b []byte) (int, error) {
 type eofConn struct {
 	net.Conn
 	eof atomic.Bool
+	// report is the connection's Report, set once the handshake
+	// succeeded, before the connection is handed out (see ConnReport).
+	report *Report
 }
 
 func (c *eofConn) Read(b []byte) (int, error) {

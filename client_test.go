@@ -493,6 +493,17 @@ func TestOneClock(t *testing.T) {
 	if calls := rec.calls(); len(calls) != 1 || !calls[0].Now.Equal(at) || !calls[0].Time().Equal(at) {
 		t.Errorf("verifier saw %+v", calls)
 	}
+	// A base config's clock is the one clock too.
+	rec2 := &recorder{name: "rec"}
+	c, err = tlsclient.Dial("tcp", localhost(s.Addr), tlsclient.WithRootCAs(root.Pool()),
+		tlsclient.WithBaseConfig(&tls.Config{Time: func() time.Time { return at }}), tlsclient.WithVerifiers(rec2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if calls := rec2.calls(); len(calls) != 1 || !calls[0].Now.Equal(at) {
+		t.Errorf("with a base config's clock the verifier saw %+v", calls)
+	}
 	// The real clock (2026) rejects it: the option drives chain validation.
 	_, err = tlsclient.Dial("tcp", localhost(s.Addr), tlsclient.WithRootCAs(root.Pool()))
 	var ce *tlsclient.CertificateError

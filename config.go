@@ -49,6 +49,7 @@ type config struct {
 	sessions     tls.ClientSessionCache
 	sessionsSet  bool
 	reportHook   func(*Report)
+	observers    []Observer
 }
 
 // time returns the configured clock's reading.
@@ -312,6 +313,10 @@ func newConfig(opts []Option) (*config, error) {
 			}
 		}
 		c.roots = pool
+	}
+	if c.now == nil && c.base != nil && c.base.Time != nil {
+		// One clock: the base config's, for the chain and the verifiers.
+		c.now = c.base.Time
 	}
 	if !c.sessionsSet {
 		c.sessions = tls.NewLRUClientSessionCache(DefaultSessionCacheSize)

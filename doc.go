@@ -46,6 +46,10 @@
 //     reading for all of them. The first error aborts the handshake; the
 //     verifiers not reached are recorded as skipped.
 //
+// Public-key pinning (WithPins, PinVerifier) is one of these verifiers:
+// it narrows what the trust anchors allow, never replaces chain
+// validation.
+//
 // The built-in staple check needs no network. A valid stapled OCSP response
 // that says revoked aborts the handshake (ErrRevoked, as a *RevokedError). A
 // certificate with the TLS Feature extension (must-staple, RFC 7633) without
@@ -97,6 +101,53 @@
 // a revocation learnt since, refuses the resumed connection just as it
 // would a new one.
 // Report.Resumed tells resumed connections apart.
+//
+// # Caching
+//
+// A Dialer caches so that a repeated handshake with a server costs about
+// what a plain crypto/tls handshake costs, and never so that a decision
+// changes:
+//
+//   - TLS sessions, for resumption (DefaultSessionCacheSize, see
+//     WithSessionCache and Resumption above);
+//   - the verdicts of the built-in staple check, keyed by the exact bytes
+//     of the stapled response and the certificates it is checked for: a
+//     cached verdict skips the signature check, while freshness is judged
+//     again at every handshake's time;
+//   - the descriptions of the certificates seen, for Reports.
+//
+// The verifiers keep caches of their own, held by the verifier value:
+// package revocation keeps fetched OCSP responses and CRLs until they
+// expire (in memory by default; revocation.WithCache takes any store, such
+// as Redis for a fleet of clients, see revocation.Cache), and package ct
+// keeps SCT signature verdicts. Create the Dialer, and its verifiers, once,
+// and share them: every dial through it, and every connection of its
+// TLSConfig, Transport and HTTPClient, uses the same caches. Two Dialers
+// share nothing unless they are given the same verifier or Cache values.
+// Nothing is global.
+//
+// # Observability
+//
+// WithObserver receives an Event for every fetch (URL, bytes, duration,
+// status), every cache lookup (hit or miss) and every decision (one per
+// Check of a Report), and one per handshake: enough to count and time
+// what tlsclient does with Prometheus, OpenTelemetry or expvar, without
+// tlsclient depending on any of them (examples/metrics wires expvar
+// counters). WithLogger logs the same events with log/slog. With neither,
+// no Event is built. Verifiers emit their own events with State.Emit.
+//
+// # HTTP and gRPC
+//
+// Dialer.HTTPClient and Dialer.Transport make net/http clients whose TLS
+// connections are made and verified by the Dialer, HTTP/2 included;
+// ResponseReport returns the Report of the connection a response came
+// over, and a refused server makes the request fail with a
+// *VerificationError. For gRPC and other libraries that make their own
+// handshakes, pass Dialer.TLSConfig (credentials.NewTLS(d.TLSConfig()),
+// see examples/grpc) and read the Reports with WithReportHook. In
+// handshakes made by crypto/tls with a TLSConfig, a chain or host name
+// failure is detected by crypto/tls before any tlsclient code runs: it
+// comes back as crypto/tls's own error, without a Report.
 //
 // # Reports
 //

@@ -52,7 +52,9 @@ func (s *stapleCheck) Verify(_ context.Context, st *State) error {
 		st.Record(Check{Subject: subject, Outcome: Skip, Source: "staple", Detail: "no stapled OCSP response"})
 		return nil
 	}
-	r, cached, err := s.cache.Validate(staple, leaf, issuer, st.Time(), ocspcheck.Options{})
+	// A staple is about the leaf: relied on for at most 10 days after its
+	// thisUpdate, as the Baseline Requirements and Firefox have it.
+	r, cached, err := s.cache.Validate(staple, leaf, issuer, st.Time(), ocspcheck.Options{MaxLifetime: ocspcheck.DefaultMaxLifetime})
 	if err != nil {
 		if must {
 			err = fmt.Errorf("%w: %s: the stapled response is not usable: %w", ErrMustStaple, subject, err)

@@ -58,6 +58,10 @@ func TestDefaultStapleCheck(t *testing.T) {
 			staple: func(t *testing.T, _ pkis, l *pki) []byte {
 				return resp(t, l, testpki.OCSPResponse{Responses: []testpki.Single{{Status: testpki.StatusGood, ThisUpdate: testpki.Now.Add(-72 * time.Hour), NextUpdate: testpki.Now.Add(-time.Hour)}}})
 			}},
+		{name: "staple older than the 10-day lifetime", outcome: tlsclient.Warning, detail: "more than 240h0m0s ago",
+			staple: func(t *testing.T, _ pkis, l *pki) []byte {
+				return resp(t, l, testpki.OCSPResponse{Responses: []testpki.Single{{Status: testpki.StatusGood, ThisUpdate: testpki.Now.Add(-11 * 24 * time.Hour), NextUpdate: testpki.Now.Add(24 * time.Hour)}}})
+			}},
 		{name: "staple for another certificate", outcome: tlsclient.Warning, detail: "no matching response",
 			staple: func(t *testing.T, p pkis, l *pki) []byte {
 				other := testpki.Must(l.inter.Issue(testpki.CertOptions{}))

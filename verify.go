@@ -64,7 +64,9 @@ type State struct {
 	// the moment of verification. When zero, Time returns the current time.
 	Now time.Time
 
-	infos *certInfos // the Dialer's memo of certificate descriptions, if any
+	infos   *certInfos // the Dialer's memo of certificate descriptions, if any
+	observe Observer   // the Dialer's observers, nil when none (see Emit)
+	server  string     // the Report's ServerName, for Events
 
 	mu      sync.Mutex // guards checks and current
 	checks  []Check
@@ -259,6 +261,7 @@ type CertInfo struct {
 	DNSNames  []string  `json:"dns_names,omitempty"`
 	IPs       []string  `json:"ip_addresses,omitempty"`
 	SHA256    string    `json:"sha256"` // fingerprint of the DER certificate
+	Pin       Pin       `json:"pin"`    // public key pin, "sha256/BASE64" (see ParsePin)
 }
 
 // OK reports whether no check failed.
@@ -401,6 +404,7 @@ func describe(c *x509.Certificate) CertInfo {
 		KeyType:   keyType(c.PublicKey),
 		DNSNames:  c.DNSNames,
 		SHA256:    hex.EncodeToString(sum[:]),
+		Pin:       PinOf(c),
 	}
 	for _, ip := range c.IPAddresses {
 		ci.IPs = append(ci.IPs, ip.String())
@@ -467,6 +471,10 @@ var (
 	// ErrProtocolVersion: the server does not speak a TLS version the
 	// client allows (TLS 1.2 or later).
 	ErrProtocolVersion = errors.New("TLS version refused")
+	// ErrPinMismatch: public-key pinning is configured (WithPins,
+	// PinVerifier) and no certificate in scope has a pinned key; the
+	// error is a *PinError.
+	ErrPinMismatch = errors.New("public key pin mismatch")
 )
 
 // VerificationError is returned by Dial when the handshake was refused by a
