@@ -19,6 +19,12 @@ type sigVerdict struct {
 // issuer key hash, SCT bytes), bounded; it is safe for concurrent use. Keys
 // are the bytes themselves (see sigKey), so a lookup costs no hashing
 // beyond the map's and no allocation.
+//
+// It is bounded in bytes too: callers put only SCTs of at most
+// maxCachedSCT bytes, so an entry holds at most 65+maxCachedSCT bytes of
+// key, and put keeps only the verdicts a signature verification decided
+// (valid or bad signature), never those of input that does not parse or
+// uses an unsupported algorithm, which are cheap to reach again.
 type sigCache struct {
 	max int
 
@@ -38,6 +44,9 @@ func (c *sigCache) get(k []byte) (sigVerdict, bool) {
 }
 
 func (c *sigCache) put(k []byte, v sigVerdict) {
+	if v.status != StatusValid && v.status != StatusBadSignature {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[string(k)]; !ok && len(c.m) >= c.max {

@@ -36,7 +36,10 @@
 // Signature verdicts are cached per (certificate, SCT), so a repeated
 // handshake with the same server verifies no signature again; log states,
 // times and the policy are re-evaluated on every handshake. Create the
-// verifier once and share it.
+// verifier once and share it. The caches are bounded in bytes as well as
+// entries: SCTs and staples far larger than real ones, and input that does
+// not parse, are checked on every handshake and never kept (see
+// WithCacheSize), so a hostile server cannot fill memory with them.
 //
 // # Log lists
 //
@@ -57,7 +60,19 @@
 // WithMaxListAge), judged by its log_list_timestamp against the time of
 // check, stops enforcement: SCTs are still verified and reported, but the
 // verdict is recorded as a warning, because an old list lacks the logs that
-// new certificates use.
+// new certificates use. So does having no list at all (a Refresher before
+// its first good download). Both fail open by default, as in Chrome; with
+// RequireLogList they fail every check instead.
+//
+// Dates are checked for sense. ParseLogList refuses a list with any
+// timestamp in or after the year 9000. A list dated more than a day after
+// the time of check is reported as a problem (ListInfo.Future) but still
+// used and enforced: its logs and their states are judged at the time of
+// check as usual, a check at a past time with a newer list is legitimate,
+// and it fails closed, never open; its age is negative, so it never goes
+// stale. A Refresher, which has the host's clock to go by, refuses such a
+// list outright, from the network or its cache file: kept, it would never
+// go stale, and every later list would look like a rollback.
 //
 // # Policies
 //
@@ -71,6 +86,14 @@
 // delivered by TLS or OCSP. AtLeast(n, operators) is for private logs and
 // custom lists. ReportOnly records the verdict without ever aborting.
 //
+// Temporal intervals (temporal_interval, the certificate expiry range of a
+// sharded log) do not enter Chrome's policy: Chrome counts SCTs by log
+// state, and leaves sharding to the logs, which must refuse certificates
+// that expire outside their range. ChromePolicy and AtLeast therefore
+// ignore them. Apple's clients enforce them, and so does ApplePolicy: an
+// SCT counts only from a log whose interval holds the certificate's
+// notAfter, and is otherwise reported as not counted.
+//
 // # Enforcement scope
 //
 // CT is a Web PKI mechanism: certificates of a private CA are not logged,
@@ -79,4 +102,31 @@
 // SkipRoots exempts chains that end in your private roots; connections out
 // of scope are recorded as skipped. Without either option every connection
 // made with the verifier is checked.
+//
+// # Fail-open and fail-closed
+//
+// An enforced policy fails closed: too few valid SCTs abort the handshake
+// with a *PolicyError, and a misconfigured verifier (no list, a bad
+// option) fails every handshake. The verifier records a warning and lets
+// the connection through only where enforcing would be wrong or was not
+// asked for: ReportOnly, a log list older than WithMaxListAge (it lacks the
+// logs new certificates use), and a LogSource that has no list yet (before
+// a Refresher's first success); RequireLogList makes these last two fail
+// closed as well. Connections out of scope (OnlyForRoots,
+// SkipRoots) are skipped, recorded.
+//
+// # Resumption
+//
+// The verifier runs on resumed handshakes too. Go replays the SCTs and the
+// staple of the original handshake, and they are judged again at the time
+// of the resumption, against the log list current then.
+//
+// # Caching
+//
+// Only signature verdicts are cached, per (certificate, SCT) bytes and
+// bounded by WithCacheSize; log states, times and the policy are evaluated
+// on every handshake. A Refresher keeps the last good list on disk
+// (RefresherConfig.CacheFile) and reports its downloads to
+// RefresherConfig.Observer. Nothing is global: create the verifier once and
+// share it through one tlsclient.Dialer.
 package ct

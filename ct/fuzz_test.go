@@ -106,6 +106,7 @@ func FuzzParseLogList(f *testing.F) {
 			return
 		}
 		now := time.Unix(1700000000, 0)
+		round(now.Sub(l.Timestamp)) // the age the verifier reports, whatever the date
 		for _, lg := range l.Logs() {
 			if l.Lookup(lg.ID) != lg {
 				t.Fatal("lookup")
@@ -113,6 +114,7 @@ func FuzzParseLogList(f *testing.F) {
 			lg.StateAt(now)
 			lg.OperatorAt(now)
 			lg.countsAt(now, now)
+			lg.covers(now)
 		}
 	})
 }
@@ -142,4 +144,6 @@ func TestWriteSeeds(t *testing.T) {
 	small, _ := testpki.CTLogList(testpki.Now, w.logs["A1"], w.logs["C1"], w.logs["E1"], w.logs["M1"])
 	write("loglist", "small.json", small)
 	write("loglist", "minimal.json", []byte(`{"version":"1","log_list_timestamp":"2026-01-01T00:00:00Z","operators":[]}`))
+	// Beyond time.Duration from any time of check: once a fatal stack overflow.
+	write("loglist", "far-future.json", []byte(`{"version":"1","log_list_timestamp":"2400-01-01T00:00:00Z","operators":[]}`))
 }

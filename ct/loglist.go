@@ -23,6 +23,17 @@ import (
 // Google's all_logs_list.json is about 110 KB.
 const MaxLogListSize = 8 << 20
 
+// maxListTime bounds every timestamp of a log list: ParseLogList refuses a
+// list with a timestamp at or after it. A real list's timestamps are within
+// a few years of today; much later ones are mistakes or attacks, and a
+// list dated centuries ahead is beyond what time.Duration measures.
+var maxListTime = time.Date(9000, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// listClockSkew is how far after the time of check a log list may be dated
+// (by its log_list_timestamp) before it counts as dated in the future: the
+// verifier then reports it, and a Refresher refuses it.
+const listClockSkew = 24 * time.Hour
+
 // LogState is the state of a log in a v3 log list, as defined by Chrome's CT
 // log lifecycle (log_states.md): pending, qualified, usable, readonly,
 // retired or rejected.
@@ -198,6 +209,14 @@ func (l *Log) countsAt(now, sctTime time.Time) bool {
 	return l.StateAt(now) == StateRetired && sctTime.Before(l.StateSince)
 }
 
+// covers reports whether the log's temporal interval, if it has one,
+// holds notAfter: a sharded log accepts only certificates that expire
+// within [Start, End).
+func (l *Log) covers(notAfter time.Time) bool {
+	iv := l.Interval
+	return iv == nil || !notAfter.Before(iv.Start) && notAfter.Before(iv.End)
+}
+
 // LogList is a parsed v3 log list. It is immutable once parsed and safe for
 // concurrent use; a LogList is also a LogSource that always returns itself.
 type LogList struct {
@@ -301,9 +320,11 @@ type jsonState struct {
 // RFC 6962 logs and static-ct-api tiled_logs, each log's key, ID, state with
 // its timestamp, temporal interval, log type and previous operators.
 //
-// It refuses a list without log_list_timestamp, a log whose log_id is not
-// the SHA-256 hash of its key, a key that does not parse, duplicate log IDs
-// and a state object that does not hold exactly one state. A key of a type
+// It refuses a list without log_list_timestamp, a list with a timestamp
+// (of the list, a state, a previous operator or a temporal interval) in or
+// after the year 9000, a log whose log_id is not the SHA-256 hash of its
+// key, a key that does not parse, duplicate log IDs and a state object that
+// does not hold exactly one state. A key of a type
 // RFC 6962 does not allow is kept with Log.KeyErr set. The list is not
 // authenticated: use ParseSignedLogList for a list fetched from elsewhere.
 func ParseLogList(data []byte) (*LogList, error) {
@@ -320,6 +341,9 @@ func ParseLogList(data []byte) (*LogList, error) {
 	}
 	if j.Timestamp == nil || j.Timestamp.IsZero() {
 		return nil, &ListError{Problem: "no log_list_timestamp (it tells how fresh the list is, and is required)"}
+	}
+	if !j.Timestamp.Before(maxListTime) {
+		return nil, &ListError{Problem: fmt.Sprintf("log_list_timestamp %s is not a plausible date", j.Timestamp.UTC().Format(time.RFC3339))}
 	}
 	list := &LogList{Version: j.Version, Timestamp: *j.Timestamp, byID: map[[32]byte]*Log{}}
 	for i := range j.Operators {
@@ -394,6 +418,9 @@ func parseLog(j *jsonLog, tiled bool) (*Log, error) {
 				return nil, bad("state "+k+" has no timestamp", nil)
 			}
 			l.StateSince = *s.Timestamp
+			if !l.StateSince.Before(maxListTime) {
+				return nil, bad(fmt.Sprintf("state %s timestamp %s is not a plausible date", k, l.StateSince.UTC().Format(time.RFC3339)), nil)
+			}
 			if l.State == StateReadOnly {
 				l.FinalTreeHead = s.FinalTreeHead
 			}
@@ -401,6 +428,14 @@ func parseLog(j *jsonLog, tiled bool) (*Log, error) {
 	}
 	if iv := l.Interval; iv != nil && !iv.End.After(iv.Start) {
 		return nil, bad("temporal_interval ends before it starts", nil)
+	}
+	if iv := l.Interval; iv != nil && !iv.End.Before(maxListTime) {
+		return nil, bad(fmt.Sprintf("temporal_interval end %s is not a plausible date", iv.End.UTC().Format(time.RFC3339)), nil)
+	}
+	for _, p := range j.PreviousOperators {
+		if !p.End.Before(maxListTime) {
+			return nil, bad(fmt.Sprintf("previous operator %q end_time %s is not a plausible date", p.Name, p.End.UTC().Format(time.RFC3339)), nil)
+		}
 	}
 	if len(j.PreviousOperators) > 0 {
 		l.PreviousOperators = append([]PreviousOperator(nil), j.PreviousOperators...)

@@ -16,6 +16,13 @@ const (
 	// DefaultCacheSize bounds the verdicts a verifier remembers, one per
 	// (certificate, SCT) pair.
 	DefaultCacheSize = 4096
+	// maxCachedSCT and maxCachedStaple are the largest SCT and stapled
+	// OCSP response whose verdicts are cached (see WithCacheSize). A real
+	// SCT is about 120 bytes (up to about 600 with an RSA-4096 log key);
+	// a real staple one to three KiB, a little more with a delegated
+	// responder's certificate and SCTs.
+	maxCachedSCT    = 1 << 10
+	maxCachedStaple = 8 << 10
 	// MaxSCTs bounds the SCTs examined per connection, over the three
 	// sources; the rest are reported as ignored. Real certificates carry
 	// two to five.
@@ -28,13 +35,14 @@ const (
 type Option func(*options) error
 
 type options struct {
-	policy     Policy
-	maxAge     time.Duration // <= 0: never stale
-	reportOnly bool
-	only       *x509.CertPool
-	skip       *x509.CertPool
-	source     LogSource
-	cacheSize  int
+	policy      Policy
+	maxAge      time.Duration // <= 0: never stale
+	reportOnly  bool
+	requireList bool // no list, or a stale one: fail instead of warn
+	only        *x509.CertPool
+	skip        *x509.CertPool
+	source      LogSource
+	cacheSize   int
 }
 
 func defaultOptions() *options {
@@ -64,10 +72,33 @@ func WithPolicy(p Policy) Option {
 // every SCT, but records the verdict as a warning and never aborts (a list
 // that old may miss new logs, so certificates logged to them would fail for
 // no fault of theirs). The default is DefaultMaxListAge, 70 days, as Chrome.
-// d <= 0 makes the list never stale.
+// d <= 0 makes the list never stale. With RequireLogList, a stale list
+// fails every check instead.
 func WithMaxListAge(d time.Duration) Option {
 	return func(o *options) error {
 		o.maxAge = d
+		return nil
+	}
+}
+
+// RequireLogList makes the verifier fail closed when it has no usable log
+// list: when its LogSource has no list (a Refresher whose first download
+// has not succeeded and whose cache file is missing or does not verify),
+// or when the list is stale (older than WithMaxListAge), every check fails
+// with an error that wraps both ErrNoUsableLogList and tlsclient.ErrCTPolicy,
+// instead of recording a warning and letting the handshake through.
+//
+// Without it (the default), a missing or stale list turns enforcement off,
+// as in Chrome: CT is then a check that can stop working, but never one
+// that stops every connection because a list could not be downloaded. Use
+// RequireLogList where an unchecked connection is worse than no connection.
+// To keep enforcing with an old list rather than fail, add
+// WithMaxListAge(0) (the list never goes stale; certificates logged only to
+// logs newer than the list then fail). In report-only mode nothing aborts:
+// the missing list is recorded as a warning.
+func RequireLogList() Option {
+	return func(o *options) error {
+		o.requireList = true
 		return nil
 	}
 }
@@ -113,7 +144,8 @@ func SkipRoots(pool *x509.CertPool) Option {
 // WithLogSource makes the verifier read its log list from src at every
 // handshake, for lists that change while it runs (a Refresher, or your own
 // LogSource). Pass a nil list to New with it. While src has no list yet,
-// CT is not enforced and a warning is recorded.
+// CT is not enforced and a warning is recorded (with RequireLogList, every
+// check fails instead).
 func WithLogSource(src LogSource) Option {
 	return func(o *options) error {
 		if src == nil {
@@ -127,6 +159,15 @@ func WithLogSource(src LogSource) Option {
 // WithCacheSize bounds the verdict cache (DefaultCacheSize unless set). Each
 // SCT signature is verified once per certificate and remembered, so that
 // repeated handshakes with a server cost no signature verification.
+//
+// The caches are bounded in bytes as well as in entries, so that a hostile
+// server cannot fill memory by sending large or ever-changing SCTs and
+// staples: an SCT larger than 1 KiB, or a stapled OCSP response larger
+// than 8 KiB, is verified on every handshake and never remembered (real
+// ones are about 120 bytes and one to three KiB), and inputs that do not
+// parse are never remembered. The OCSP cache holds a quarter as many
+// entries as the signature cache, so at the default size the caches keep
+// at most about 4.5 MiB of SCTs and 8 MiB of staples.
 func WithCacheSize(n int) Option {
 	return func(o *options) error {
 		if n <= 0 {

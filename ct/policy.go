@@ -25,6 +25,9 @@ type policyImpl interface {
 	name() string
 	// admits reports whether SCTs from the log may count at all.
 	admits(l *Log) bool
+	// intervals reports whether an SCT counts only when its log's
+	// temporal_interval, if any, holds the certificate's notAfter.
+	intervals() bool
 	evaluate(leaf *x509.Certificate, cands []candidate) Verdict
 }
 
@@ -135,12 +138,19 @@ func publicLog(l *Log) bool {
 // previous_operators into account. Certificates issued before 15 April 2022
 // are judged by the same rules: under the old rules' 398-day maximum
 // lifetime, every such certificate has expired.
+//
+// Log temporal intervals (temporal_interval) play no part, as in Chrome:
+// its policy counts SCTs by log state only, and temporal sharding is
+// enforced by the logs, which must refuse certificates that expire outside
+// their interval (Chrome's CT Log Policy, "Temporal Sharding"); Chrome's own
+// log data carries no interval.
 func ChromePolicy() Policy { return Policy{chromePolicy{}} }
 
 type chromePolicy struct{}
 
 func (chromePolicy) name() string       { return "chrome" }
 func (chromePolicy) admits(l *Log) bool { return publicLog(l) }
+func (chromePolicy) intervals() bool    { return false }
 func (p chromePolicy) evaluate(leaf *x509.Certificate, cands []candidate) Verdict {
 	lifetime := leaf.NotAfter.Sub(leaf.NotBefore)
 	n := 3
@@ -198,12 +208,20 @@ func (p chromePolicy) evaluate(leaf *x509.Certificate, cands []candidate) Verdic
 // (https://support.apple.com/en-us/103703), which Apple's log list shares
 // with Chrome's. Apple devices stop enforcing after 60 days without a list
 // update; WithMaxListAge(60*24*time.Hour) matches that.
+//
+// Unlike Chrome, Apple's clients enforce log temporal intervals themselves
+// (Apple, on the ct-policy list, proposing an "Expired" log state:
+// "temporal intervals are enforced locally by clients"): an SCT from a log
+// with a temporal_interval counts only if the certificate's notAfter is
+// within [start_inclusive, end_exclusive); otherwise it is reported as not
+// counted.
 func ApplePolicy() Policy { return Policy{applePolicy{}} }
 
 type applePolicy struct{}
 
 func (applePolicy) name() string       { return "apple" }
 func (applePolicy) admits(l *Log) bool { return publicLog(l) }
+func (applePolicy) intervals() bool    { return true }
 func (p applePolicy) evaluate(leaf *x509.Certificate, cands []candidate) Verdict {
 	days := appleLifetimeDays(leaf)
 	n, perOp := 3, 2
@@ -251,19 +269,33 @@ func (p applePolicy) evaluate(leaf *x509.Certificate, cands []candidate) Verdict
 // appleLifetimeDays is the certificate's validity period, notBefore through
 // notAfter inclusive (so one second more than their difference), in days of
 // 86,400 seconds, rounded up.
+//
+// Sub saturates for validity periods beyond about 292 years, and nothing
+// here adds to a Duration that could be the maximum: such a certificate
+// counts as 106,752 days, never wraps to a short lifetime.
 func appleLifetimeDays(leaf *x509.Certificate) int {
-	d := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second
-	if d <= 0 {
-		return 0
+	d := leaf.NotAfter.Sub(leaf.NotBefore)
+	if d < 0 {
+		if d+time.Second <= 0 { // d < 0: no overflow
+			return 0
+		}
+		return 1
 	}
 	const day = 24 * time.Hour
-	return int((d + day - 1) / day)
+	days := d / day
+	rest := d%day + time.Second // < a day and a second: no overflow
+	days += rest / day
+	if rest%day != 0 {
+		days++
+	}
+	return int(days)
 }
 
 // AtLeast returns a policy for private deployments and custom lists: SCTs
 // (from any source) from at least n distinct logs that are Qualified, Usable
 // or ReadOnly at the time of check, or Retired after issuing the SCT, run
-// by at least operators distinct operators. Logs of every log_type count.
+// by at least operators distinct operators. Logs of every log_type count,
+// and temporal intervals are not checked.
 // n must be at least 1 and operators between 1 and n; otherwise the
 // verifier fails every check with an error naming the mistake.
 func AtLeast(n, operators int) Policy { return Policy{atLeast{n, operators}} }
@@ -274,6 +306,7 @@ func (p atLeast) name() string {
 	return fmt.Sprintf("at-least(%d SCTs, %d operators)", p.n, p.ops)
 }
 func (atLeast) admits(*Log) bool { return true }
+func (atLeast) intervals() bool  { return false }
 
 func (p atLeast) valid() error {
 	if p.n < 1 || p.ops < 1 || p.ops > p.n {

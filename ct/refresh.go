@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tlsclient/tlsclient"
 	"github.com/tlsclient/tlsclient/internal/fetch"
 )
 
@@ -42,6 +43,20 @@ type RefresherConfig struct {
 	HTTPClient *http.Client
 	// Timeout bounds each download (DefaultRefreshTimeout when zero).
 	Timeout time.Duration
+	// Observer, when set, receives an EventFetchStart and an
+	// EventFetchDone (Verifier "ct", Source "log-list") for each download,
+	// for logs and metrics (see tlsclient.WithObserver; pass the same
+	// function).
+	Observer tlsclient.Observer
+	// RefusePrivateAddresses refuses to connect to loopback, private,
+	// link-local and other non-public addresses, checked when the socket
+	// connects (after name resolution, and for every redirect), like
+	// revocation.RefusePrivateAddresses: for services where the list URL
+	// comes from configuration others can influence. Downloads then
+	// connect directly (no proxy), and HTTPClient's Transport must be nil
+	// or an *http.Transport. Off by default: a list served from your own
+	// network is a legitimate setup. See SECURITY.md.
+	RefusePrivateAddresses bool
 }
 
 // Refresher keeps a log list current: it downloads the list and its
@@ -56,9 +71,14 @@ type Refresher struct {
 
 	list atomic.Pointer[LogList]
 
-	mu      sync.Mutex // guards lastErr and etag; serialises Refresh
+	// refreshing serialises Refresh: it holds a token for the whole of a
+	// refresh, network I/O included, and a caller waiting for its turn
+	// gives up when its context ends.
+	refreshing chan struct{}
+	etag       string // guarded by refreshing
+
+	mu      sync.Mutex // guards lastErr; never held across I/O
 	lastErr error
-	etag    string
 }
 
 var _ LogSource = (*Refresher)(nil)
@@ -79,9 +99,20 @@ func NewRefresher(cfg RefresherConfig) (*Refresher, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultRefreshTimeout
 	}
-	r := &Refresher{cfg: cfg, fetcher: fetch.New(cfg.HTTPClient, cfg.Timeout, 3)}
+	var fetchOpts []fetch.Option
+	if cfg.RefusePrivateAddresses {
+		fetchOpts = append(fetchOpts, fetch.RefusePrivate())
+	}
+	r := &Refresher{cfg: cfg, fetcher: fetch.New(cfg.HTTPClient, cfg.Timeout, 3, fetchOpts...)}
+	r.refreshing = make(chan struct{}, 1)
+	if err := r.fetcher.Err(); err != nil {
+		return nil, fmt.Errorf("ct: NewRefresher: RefusePrivateAddresses: %w", err)
+	}
 	if cfg.CacheFile != "" {
 		l, err := LoadSignedLogList(cfg.CacheFile, cfg.CacheFile+".sig", cfg.PublicKey)
+		if err == nil {
+			err = checkNotFuture(l, time.Now())
+		}
 		switch {
 		case err == nil:
 			r.list.Store(l)
@@ -97,7 +128,7 @@ func NewRefresher(cfg RefresherConfig) (*Refresher, error) {
 func (r *Refresher) LogList() *LogList { return r.list.Load() }
 
 // Err returns the error of the last refresh (or of loading the cache
-// file), nil after a success.
+// file), nil after a success. It does not wait for a refresh in progress.
 func (r *Refresher) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -108,13 +139,34 @@ func (r *Refresher) Err() error {
 // verifies and the list is not older than the current one, makes it current
 // and writes it to the cache file. A list that has not changed (HTTP 304, or
 // the same log_list_timestamp) leaves everything as it is. On error the
-// current list stays.
+// current list stays. A list dated more than a day after this host's clock
+// is refused: kept, it would never go stale, and every later list would be
+// refused as a rollback.
+//
+// Refreshes are serialised: a call made while another is in progress waits
+// for it (or for ctx to end, returning ctx's error without recording it).
+// LogList and Err never wait.
 func (r *Refresher) Refresh(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	select {
+	case r.refreshing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("ct: refreshing the log list: gave up waiting for the refresh in progress: %w", ctx.Err())
+	}
+	defer func() { <-r.refreshing }()
 	err := r.refresh(ctx)
+	r.mu.Lock()
 	r.lastErr = err
+	r.mu.Unlock()
 	return err
+}
+
+// checkNotFuture refuses a list dated more than listClockSkew after now.
+func checkNotFuture(l *LogList, now time.Time) error {
+	if l.Timestamp.After(now.Add(listClockSkew)) {
+		return fmt.Errorf("its log_list_timestamp %s is in the future, more than %s after this host's clock (%s): is the clock right?",
+			l.Timestamp.UTC().Format(time.RFC3339), round(listClockSkew), now.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (r *Refresher) refresh(ctx context.Context) error {
@@ -123,19 +175,22 @@ func (r *Refresher) refresh(ctx context.Context) error {
 	if cur != nil {
 		req.ETag = r.etag
 	}
-	resp, err := r.fetcher.Do(ctx, req)
+	resp, err := r.do(ctx, req)
 	if err != nil {
 		return fmt.Errorf("ct: refreshing the log list: %w", err)
 	}
 	if resp.NotModified {
 		return nil
 	}
-	sigResp, err := r.fetcher.Do(ctx, fetch.Request{URL: r.cfg.SignatureURL, MaxSize: 64 << 10})
+	sigResp, err := r.do(ctx, fetch.Request{URL: r.cfg.SignatureURL, MaxSize: 64 << 10})
 	if err != nil {
 		return fmt.Errorf("ct: refreshing the log list signature: %w", err)
 	}
 	l, err := ParseSignedLogList(resp.Body, sigResp.Body, r.cfg.PublicKey)
 	if err != nil {
+		return fmt.Errorf("ct: refreshed log list from %s refused: %w", r.cfg.ListURL, err)
+	}
+	if err := checkNotFuture(l, time.Now()); err != nil {
 		return fmt.Errorf("ct: refreshed log list from %s refused: %w", r.cfg.ListURL, err)
 	}
 	if cur != nil {

@@ -80,6 +80,12 @@ func (s *SCT) LeafIndex() (uint64, bool) {
 	return 0, false
 }
 
+// maxSCTTimestamp is the last millisecond of the year 9999
+// (9999-12-31T23:59:59.999Z), the latest instant RFC 3339, and so the
+// Report's JSON, can write. ParseSCT refuses SCTs dated after it: no
+// real log issues them, and as a time.Time they could not be reported.
+const maxSCTTimestamp = 253402300799999
+
 // ErrMalformedSCT is wrapped by the parse errors of ParseSCT and
 // ParseSCTList.
 var ErrMalformedSCT = errors.New("ct: malformed SCT")
@@ -89,8 +95,8 @@ var ErrMalformedSCT = errors.New("ct: malformed SCT")
 var ErrUnsupportedVersion = errors.New("ct: unsupported SCT version")
 
 // ParseSCT parses one TLS-encoded SignedCertificateTimestamp. It accepts only
-// version 1 (returning ErrUnsupportedVersion otherwise) and refuses trailing
-// bytes.
+// version 1 (returning ErrUnsupportedVersion otherwise), refuses trailing
+// bytes and a timestamp after the year 9999.
 func ParseSCT(b []byte) (*SCT, error) {
 	var sct SCT
 	if err := parseSCT(b, &sct); err != nil {
@@ -119,8 +125,8 @@ func parseSCT(b []byte, sct *SCT) error {
 	if !s.Empty() {
 		return fmt.Errorf("%w: %d trailing bytes", ErrMalformedSCT, len(s))
 	}
-	if sct.Timestamp > 1<<62 {
-		return fmt.Errorf("%w: timestamp out of range", ErrMalformedSCT)
+	if sct.Timestamp > maxSCTTimestamp {
+		return fmt.Errorf("%w: timestamp %d ms is after the year 9999", ErrMalformedSCT, sct.Timestamp)
 	}
 	copy(sct.LogID[:], id)
 	sct.Extensions, sct.Signature = ext, sig

@@ -91,6 +91,11 @@ type ListInfo struct {
 	Age    string `json:"age,omitempty"`
 	MaxAge string `json:"max_age,omitempty"`
 	Stale  bool   `json:"stale"`
+	// Future reports a list dated more than a day after the time of check
+	// (a wrong clock, a wrong list, or a check at a past time with a newer
+	// list). Such a list is still used, and enforced; its age is negative,
+	// so it never goes stale. Details.Problems says so too.
+	Future bool `json:"future,omitempty"`
 }
 
 // Details is the Data of the verifier's Check: every SCT with its status,
@@ -153,11 +158,29 @@ func (e *PolicyError) Error() string {
 // Unwrap makes errors.Is(err, tlsclient.ErrCTPolicy) true.
 func (e *PolicyError) Unwrap() error { return tlsclient.ErrCTPolicy }
 
+// ErrNoUsableLogList is wrapped, together with tlsclient.ErrCTPolicy, by the
+// error of a check that fails under RequireLogList because the verifier has
+// no log list, or only a stale one.
+var ErrNoUsableLogList = errors.New("ct: no usable log list")
+
+// listUnusable is the error of a check that RequireLogList fails for want of
+// a usable list; it names the source's last error when the source has one
+// (a Refresher's Err).
+func (v *verifier) listUnusable(why string) error {
+	if s, ok := v.source.(interface{ Err() error }); ok {
+		if err := s.Err(); err != nil {
+			why += " (the log source's last error: " + err.Error() + ")"
+		}
+	}
+	return fmt.Errorf("%w: %s, and RequireLogList makes CT required: %w", ErrNoUsableLogList, why, tlsclient.ErrCTPolicy)
+}
+
 // verifier is the CT check. It is safe for concurrent use.
 type verifier struct {
 	opts   *options
 	err    error // a configuration error: every check fails with it
 	sigs   *sigCache
+	conns  *connCache
 	ocsp   *ocspcheck.VerdictCache
 	only   *rootScope
 	skip   *rootScope
@@ -200,7 +223,10 @@ func New(list *LogList, opts ...Option) tlsclient.Verifier {
 		v.err = errors.New("ct: New: no log list (pass one, loaded with LoadLogList or ParseSignedLogList, or use WithLogSource)")
 	}
 	v.sigs = newSigCache(o.cacheSize)
-	v.ocsp = ocspcheck.NewVerdictCache(o.cacheSize)
+	v.conns = newConnCache(max(16, o.cacheSize/16))
+	// One staple per certificate, against several SCTs: a quarter of the
+	// entries, each at most maxCachedStaple bytes.
+	v.ocsp = ocspcheck.NewVerdictCache(max(1, o.cacheSize/4))
 	if o.only != nil {
 		v.only = newRootScope(o.only)
 	}
@@ -236,18 +262,41 @@ func (v *verifier) Verify(_ context.Context, st *tlsclient.State) error {
 		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Skip, Detail: why})
 		return nil
 	}
-	d := &Details{Policy: v.opts.policy.String()}
 	list := v.source.LogList()
+	if e := v.conns.lookup(list, &st.ConnectionState, now); e != nil {
+		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Pass, Data: e.at(now), Detail: e.detail})
+		return nil
+	}
+	d := &Details{Policy: v.opts.policy.String()}
 	if list == nil {
 		d.Problems = append(d.Problems, "no log list yet")
+		if v.opts.requireList && !v.opts.reportOnly {
+			err := v.listUnusable("the log source has no list yet (the first download has not succeeded)")
+			st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Fail, Data: d, Err: err,
+				Detail: "CT required (RequireLogList), and the log source has no list yet: the first download has not succeeded; see the Refresher's error"})
+			return err
+		}
 		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Warning, Data: d,
 			Detail: "CT not enforced: the log source has no list yet (the first download has not succeeded); see the Refresher's error"})
 		return nil
 	}
-	d.LogList = ListInfo{Version: list.Version, Timestamp: list.Timestamp, Age: round(now.Sub(list.Timestamp))}
+	// Sub saturates for instants centuries apart, and round and the
+	// comparisons below take any Duration.
+	age := now.Sub(list.Timestamp)
+	d.LogList = ListInfo{Version: list.Version, Timestamp: list.Timestamp, Age: round(age)}
 	if v.opts.maxAge > 0 {
 		d.LogList.MaxAge = round(v.opts.maxAge)
-		d.LogList.Stale = now.Sub(list.Timestamp) > v.opts.maxAge
+		d.LogList.Stale = age > v.opts.maxAge
+	}
+	if list.Timestamp.After(now.Add(listClockSkew)) {
+		// Decision: recorded, not acted upon. A list from the future still
+		// names the logs and their states (judged at the time of check),
+		// and enforcing with it fails closed; checking at a past time with
+		// a newer list is legitimate. The Refresher refuses such lists, so
+		// only a list the caller supplies gets here.
+		d.LogList.Future = true
+		d.Problems = append(d.Problems, fmt.Sprintf("the log list is dated %s, %s after the time of check: is the clock wrong? (its age cannot be judged: it never goes stale)",
+			list.Timestamp.UTC().Format(time.RFC3339), round(-age)))
 	}
 	cands := v.collect(st, chain, list, now, d)
 	verdict := v.opts.policy.p.evaluate(leaf, cands)
@@ -255,6 +304,13 @@ func (v *verifier) Verify(_ context.Context, st *tlsclient.State) error {
 	d.Enforced = !v.opts.reportOnly && !d.LogList.Stale
 	summary := summarize(d)
 	switch {
+	case d.LogList.Stale && v.opts.requireList && !v.opts.reportOnly:
+		err := v.listUnusable(fmt.Sprintf("the log list of %s is %s old, more than %s",
+			list.Timestamp.UTC().Format(time.RFC3339), d.LogList.Age, d.LogList.MaxAge))
+		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Fail, Data: d, Err: err,
+			Detail: fmt.Sprintf("CT required (RequireLogList), and the log list of %s is %s old, more than %s (refresh it, or see WithMaxListAge); %s",
+				list.Timestamp.UTC().Format(time.RFC3339), d.LogList.Age, d.LogList.MaxAge, summary)})
+		return err
 	case d.LogList.Stale:
 		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Warning, Data: d,
 			Detail: fmt.Sprintf("CT not enforced: the log list of %s is %s old, more than %s (refresh it, or see WithMaxListAge); %s",
@@ -262,6 +318,7 @@ func (v *verifier) Verify(_ context.Context, st *tlsclient.State) error {
 		return nil
 	case verdict.Compliant:
 		st.Record(tlsclient.Check{Subject: subject, Outcome: tlsclient.Pass, Data: d, Detail: summary})
+		v.conns.store(list, &st.ConnectionState, now, v.opts.maxAge, d, summary)
 		return nil
 	}
 	perr := newPolicyError(subject, verdict, d)
@@ -404,18 +461,24 @@ func altLabel(name string) string {
 	return name
 }
 
+// round writes d in days and hours, or below a day to the second. It takes
+// any Duration, including the saturated ones time.Time.Sub returns for
+// instants centuries apart: the magnitude is computed in uint64, where
+// -math.MinInt64 does not overflow, and nothing recurses.
 func round(d time.Duration) string {
+	sign, u := "", uint64(d)
 	if d < 0 {
-		return "-" + round(-d)
+		sign, u = "-", -u // two's complement: the magnitude, even of MinInt64
 	}
-	days, hours := d/(24*time.Hour), (d%(24*time.Hour))/time.Hour
+	const day, hour = uint64(24 * time.Hour), uint64(time.Hour)
+	days, hours := u/day, u%day/hour
 	switch {
 	case days >= 1 && hours > 0:
-		return fmt.Sprintf("%dd%dh", days, hours)
+		return fmt.Sprintf("%s%dd%dh", sign, days, hours)
 	case days >= 1:
-		return fmt.Sprintf("%dd", days)
+		return fmt.Sprintf("%s%dd", sign, days)
 	}
-	return d.Truncate(time.Second).String()
+	return sign + time.Duration(u).Truncate(time.Second).String() // u < a day: no overflow
 }
 
 // handshake holds what the SCTs of one connection are checked against.
@@ -514,7 +577,11 @@ func (v *verifier) ocspSCTs(staple []byte, chain []*x509.Certificate, now time.T
 		}
 		return nil, ""
 	}
-	r, _, err := v.ocsp.Validate(staple, chain[0], chain[1], now, ocspcheck.Options{})
+	cache := v.ocsp
+	if len(staple) > maxCachedStaple {
+		cache = nil // not a real staple: validated every time, never kept
+	}
+	r, _, err := cache.Validate(staple, chain[0], chain[1], now, ocspcheck.Options{})
 	if r == nil {
 		if ocspHasSCTs(staple) {
 			return nil, fmt.Sprintf("SCTs in the stapled OCSP response ignored: the response is not bound to the certificate or not validly signed (%v)", err)
@@ -594,6 +661,9 @@ func (v *verifier) check(h *handshake, src Source, index int, raw []byte) SCTRes
 	switch {
 	case !policy.admits(log):
 		res.Status, res.Reason = StatusNotCounted, fmt.Sprintf("a %s log, which the %s policy does not accept", log.Type, policy.name())
+	case policy.intervals() && !log.covers(h.leaf.NotAfter):
+		res.Status, res.Reason = StatusNotCounted, fmt.Sprintf("the certificate expires at %s, outside the log's temporal interval [%s, %s), which the %s policy enforces",
+			h.leaf.NotAfter.UTC().Format(time.RFC3339), log.Interval.Start.UTC().Format(time.RFC3339), log.Interval.End.UTC().Format(time.RFC3339), policy.name())
 	case !log.countsAt(h.now, res.Timestamp):
 		res.Status, res.Reason = StatusNotCounted, notCountedReason(log, h.now)
 	case h.seen[seenKey{src, log}]:
@@ -630,8 +700,18 @@ func notCountedReason(l *Log, now time.Time) string {
 // precert entries: the TBS rebuilt without the SCT list, and the issuer key
 // hash of an issuer from the verified chains; the others are x509 entries
 // over the leaf.
+//
+// Only SCTs of at most maxCachedSCT bytes are cached, and only verdicts a
+// signature verification decided (valid, bad signature): a larger SCT is
+// not a real one, and is verified again on each handshake, so that a
+// hostile server cannot fill the cache with large junk.
 func (v *verifier) verifySCT(h *handshake, src Source, sct *SCT, raw []byte, log *Log) (SCTStatus, string, bool) {
+	cacheable := len(raw) <= maxCachedSCT
 	if src != SourceEmbedded {
+		if !cacheable {
+			vd := verifyEntry(log, sct, x509Entry, nil, h.leaf.Raw)
+			return vd.status, vd.reason, false
+		}
 		key := sigKey(h.key[:0], x509Entry, &h.leafHash, nil, raw)
 		h.key = key
 		if vd, ok := v.sigs.get(key); ok {
@@ -646,14 +726,17 @@ func (v *verifier) verifySCT(h *handshake, src Source, sct *SCT, raw []byte, log
 	}
 	var last sigVerdict
 	for i := range h.issuers {
-		key := sigKey(h.key[:0], precertEntry, &h.leafHash, &h.issuers[i], raw)
-		h.key = key
-		if vd, ok := v.sigs.get(key); ok {
-			if vd.status == StatusValid || i == len(h.issuers)-1 {
-				return vd.status, vd.reason, true
+		var key []byte
+		if cacheable {
+			key = sigKey(h.key[:0], precertEntry, &h.leafHash, &h.issuers[i], raw)
+			h.key = key
+			if vd, ok := v.sigs.get(key); ok {
+				if vd.status == StatusValid || i == len(h.issuers)-1 {
+					return vd.status, vd.reason, true
+				}
+				last = vd
+				continue
 			}
-			last = vd
-			continue
 		}
 		if h.tbs == nil && h.tbsErr == nil {
 			h.tbs, h.tbsErr = precertTBS(h.leaf.RawTBSCertificate)
@@ -662,7 +745,9 @@ func (v *verifier) verifySCT(h *handshake, src Source, sct *SCT, raw []byte, log
 			return StatusMalformed, h.tbsErr.Error(), false
 		}
 		last = verifyEntry(log, sct, precertEntry, &h.issuers[i], h.tbs)
-		v.sigs.put(key, last)
+		if cacheable {
+			v.sigs.put(key, last)
+		}
 		if last.status == StatusValid {
 			return last.status, last.reason, false
 		}
