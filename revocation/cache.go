@@ -7,11 +7,40 @@ import (
 	"time"
 )
 
-// Cache keeps fetched revocation data (DER OCSP responses and CRLs) between
-// dials. Values are raw bytes and are validated again whenever they are
-// used, so a Cache need not be trusted for integrity, only for
-// availability: a Redis or memcached adapter is a few lines. A Cache must be
-// safe for concurrent use.
+// Cache keeps fetched revocation data (DER OCSP responses, and DER CRLs
+// behind a short header with their ETag) between dials. Values are raw
+// bytes and are validated again whenever they are
+// used (signature, issuer, freshness), so a Cache need not be trusted for
+// integrity, only for availability: a Redis or memcached adapter is a few
+// lines, and lets a fleet of clients share what one of them fetched (see
+// examples/rediscache in the repository). A Cache must be safe for
+// concurrent use.
+//
+// The contract, for adapters:
+//
+//   - Keys are opaque strings of any bytes (NUL included) and may be a few
+//     hundred bytes long (they name a CertID, or a CRL URL and its issuer);
+//     OCSP keys start with "ocsp:", CRL keys with "crl". A store with
+//     restrictions (memcached: 250 bytes, no spaces or control characters)
+//     hashes them, with SHA-256 for instance. Add a prefix of your own to
+//     share a database.
+//   - Values are up to WithMaxOCSPResponseSize (64 KiB) for OCSP and
+//     WithMaxCRLSize (64 MiB) for CRLs; a store that cannot hold a value
+//     drops it (memcached's default item limit is 1 MiB). Callers never
+//     modify a value passed to Put or returned by Get.
+//   - Put stores for at most ttl (always positive), so that nothing is
+//     used after the fleet's copy expired; evicting earlier is fine.
+//   - Errors are misses: Get returns false and Put drops the value. A
+//     Cache cannot fail a handshake, only make it fetch.
+//   - Get runs inside TLS handshakes with the handshake's context: it must
+//     honour the context and return quickly (short network timeouts, few
+//     retries). The verifiers ask a Cache other than a *MemoryCache only
+//     when what they hold in memory does not answer, and put in it only
+//     what they fetched.
+//   - OCSP responses are always kept in the Cache (a *MemoryCache by
+//     default); CRLs, which the verifiers index in memory, go to the Cache
+//     only when WithCache is given, and are verified again when loaded
+//     from it, as from WithCRLCacheDir.
 type Cache interface {
 	// Get returns the value stored under key, if any.
 	Get(ctx context.Context, key string) ([]byte, bool)

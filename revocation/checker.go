@@ -85,6 +85,8 @@ type request struct {
 	// recorded meanwhile are held in buf.
 	offline bool
 	buf     []tlsclient.Check
+	// verifier is the checker's Name, for events (see observe.go).
+	verifier string
 }
 
 // An offlineSource honours request.offline: asked with it set, it answers
@@ -147,7 +149,15 @@ func newChecker(name string, only []Source, opts []Option) *checker {
 	if len(only) == 1 && only[0] == SourceStaple {
 		o.leafOnly = true // a staple only ever covers the leaf
 	}
-	c.fetcher = fetch.New(o.httpClient, o.fetchTimeout, o.maxRedirects)
+	var fetchOpts []fetch.Option
+	if o.refusePrivate {
+		fetchOpts = append(fetchOpts, fetch.RefusePrivate())
+	}
+	c.fetcher = fetch.New(o.httpClient, o.fetchTimeout, o.maxRedirects, fetchOpts...)
+	if err := c.fetcher.Err(); err != nil {
+		c.err = fmt.Errorf("revocation: RefusePrivateAddresses: %w", err)
+		return c
+	}
 	c.cache = o.cache
 	if c.cache == nil {
 		c.cache = NewMemoryCache(0)
@@ -204,7 +214,7 @@ func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 	results := make([]certResult, n)
 	var pending []*request
 	for i := range n {
-		r := &request{st: st, chain: chain, index: i, cert: chain[i], issuer: chain[i+1], now: now}
+		r := &request{st: st, chain: chain, index: i, cert: chain[i], issuer: chain[i+1], now: now, verifier: c.name}
 		// First from memory, in order; what needs the network, later.
 		r.offline = true
 		res := c.checkCert(ctx, r)
@@ -220,14 +230,23 @@ func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 		r.buf = nil
 		results[i] = res
 	}
-	if len(pending) == 1 {
-		results[pending[0].index] = c.checkCert(ctx, pending[0])
-	} else {
-		var wg sync.WaitGroup
-		for _, r := range pending {
-			wg.Go(func() { results[r.index] = c.checkCert(ctx, r) })
+	if len(pending) > 0 {
+		// Network sources give up a little before the dial's deadline,
+		// so that under SoftFail the handshake can still finish.
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin(time.Until(dl))))
+			defer cancel()
 		}
-		wg.Wait()
+		if len(pending) == 1 {
+			results[pending[0].index] = c.checkCertSafe(ctx, pending[0])
+		} else {
+			var wg sync.WaitGroup
+			for _, r := range pending {
+				wg.Go(func() { results[r.index] = c.checkCertSafe(ctx, r) })
+			}
+			wg.Wait()
+		}
 	}
 	var errs []error
 	for _, res := range results {
@@ -239,6 +258,26 @@ func (c *checker) Verify(ctx context.Context, st *tlsclient.State) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deadlineMargin is how long before the dial's deadline network sources
+// give up, given the time left: a tenth of it, between 20ms and 1s.
+func deadlineMargin(left time.Duration) time.Duration {
+	return min(max(left/10, 20*time.Millisecond), time.Second)
+}
+
+// checkCertSafe is checkCert on its own goroutine's terms: a panic in a
+// source fails that certificate closed instead of crashing the process
+// (the engine's own recover does not reach other goroutines).
+func (c *checker) checkCertSafe(ctx context.Context, r *request) (res certResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("%w: revocation: checking %s panicked: %v", tlsclient.ErrRevocationUnavailable, r.st.CertLabel(r.cert), p)
+			r.st.Record(tlsclient.Check{Subject: r.st.CertLabel(r.cert), Outcome: tlsclient.Fail, Detail: "internal error", Err: err})
+			res = certResult{err: err}
+		}
+	}()
+	return c.checkCert(ctx, r)
 }
 
 // checkCert consults the sources in order for one certificate and records
@@ -272,7 +311,10 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 	}
 	for i, src := range c.sources {
 		name := c.srcName[i]
-		start := time.Now()
+		var start time.Time
+		if !r.offline { // offline, answers come from memory: no Elapsed
+			start = time.Now()
+		}
 		if _, ok := src.(offlineSource); r.offline && !ok {
 			return certResult{deferred: true}
 		}
@@ -280,7 +322,10 @@ func (c *checker) checkCert(ctx context.Context, r *request) certResult {
 		if a.kind == needsNetwork {
 			return certResult{deferred: true}
 		}
-		elapsed := time.Since(start)
+		var elapsed time.Duration
+		if !r.offline {
+			elapsed = time.Since(start)
+		}
 		d := Details{Source: name, ThisUpdate: a.this, NextUpdate: a.next, Cached: a.cached}
 		ch := tlsclient.Check{Source: string(name), URL: a.url, Elapsed: elapsed}
 		if a.kind != notApplicable {

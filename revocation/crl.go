@@ -29,6 +29,11 @@ import (
 // IDP, certificateIssuer entries) are refused with CRLIndirect: deciding
 // which entries belong to which issuer is where CRL implementations go
 // wrong, and the Web PKI does not use them.
+//
+// A certificate whose distribution points are all unusable (LDAP and
+// other non-HTTP URLs, directory names) has no CRL source, like one whose
+// OCSP responders are all non-HTTP: it is not applicable, with the reasons
+// recorded, and fails under RequireStatus.
 type crlSource struct {
 	opts      *options
 	store     *crlStore
@@ -144,6 +149,11 @@ func (s *crlSource) check(ctx context.Context, r *request) answer {
 	if len(dps) == 0 && len(pre) == 0 {
 		return answer{kind: notApplicable, detail: "no CRL distribution point in the certificate and no preloaded CRL for its issuer"}
 	}
+	if len(pre) == 0 {
+		if a, none := noUsablePoint(dps); none {
+			return a
+		}
+	}
 	ev := &crlEval{}
 	if len(pre) > 0 {
 		if a, done := s.checkPreloaded(r, pre, dps, ev); done {
@@ -163,6 +173,49 @@ func (s *crlSource) check(ctx context.Context, r *request) answer {
 		}
 	}
 	return ev.finish()
+}
+
+// noUsablePoint returns, when no distribution point of the certificate can
+// be fetched (LDAP, file and other URLs; points named by a directory name
+// only), the answer the OCSP source gives for responders it cannot ask:
+// not applicable, with the reasons, as the certificate names no source this
+// package can use (RequireStatus then fails it). A distribution point with
+// a cRLIssuer counts as usable: it is an indirect CRL, refused explicitly.
+func noUsablePoint(dps []crlscan.DistributionPoint) (answer, bool) {
+	var errs []error
+	var names []string
+	for i := range dps {
+		dp := &dps[i]
+		if dp.CRLIssuer != nil {
+			return answer{}, false
+		}
+		uris := dp.URIs()
+		if len(uris) == 0 {
+			errs = append(errs, crlErr(CRLUnsupported, "", "the distribution point is named by %s, not by a URL", pointLabel(*dp)))
+			names = append(names, pointLabel(*dp))
+		}
+		for _, u := range uris {
+			err := supportedURL(u)
+			if err == nil {
+				return answer{}, false
+			}
+			errs = append(errs, &CRLError{Reason: CRLUnsupported, URL: u, Detail: "not fetched", Err: err})
+			names = append(names, u)
+		}
+	}
+	err := errs[0]
+	if len(errs) > 1 {
+		err = errors.Join(errs...)
+	}
+	a := answer{kind: notApplicable, err: err,
+		detail: fmt.Sprintf("no usable CRL distribution point: %s (only http and https URLs are fetched)", strings.Join(names, ", "))}
+	for _, err := range errs {
+		if ce := err.(*CRLError); ce.URL != "" {
+			a.url = ce.URL
+			break
+		}
+	}
+	return a, true
 }
 
 // finish turns what was found into a good answer or no answer.
@@ -338,7 +391,8 @@ func (s *crlSource) checkPoint(ctx context.Context, r *request, dp *crlscan.Dist
 	// The URIs of one distribution point are alternatives: the first that
 	// gives a usable CRL is enough.
 	for _, u := range fetchable {
-		e, cached, err := s.store.get(ctx, r, u)
+		// The store admits only a complete CRL here (see crlStore.admit).
+		e, cached, err := s.store.get(ctx, r, u, false)
 		if err == errCRLNeedsNetwork {
 			ev.needsNetwork = true
 			return answer{}, false
@@ -348,10 +402,6 @@ func (s *crlSource) checkPoint(ctx context.Context, r *request, dp *crlscan.Dist
 			continue
 		}
 		c := e.crl
-		if c.IsDelta() {
-			ev.errs = append(ev.errs, crlErr(CRLDeltaOnly, u, "the distribution point serves a delta CRL (base CRL number %v); a delta is never used alone", c.BaseCRLNumber))
-			continue
-		}
 		if err := s.checkTimes(c, r.now, u); err != nil {
 			ev.errs = append(ev.errs, err)
 			continue
@@ -369,6 +419,13 @@ func (s *crlSource) checkPoint(ctx context.Context, r *request, dp *crlscan.Dist
 		}
 		covered, err := scope(c, r.cert, dp, nil, u)
 		if err != nil {
+			if ce, ok := err.(*CRLError); ok && ce.Reason == CRLScope {
+				// Not the CRL of the point it came from: the CA's
+				// configuration is wrong, or an on-path attacker served
+				// another genuine CRL of the CA in its place. It is not
+				// kept (see crlStore.refuse).
+				s.store.refuse(r, u, false, e, err)
+			}
 			ev.errs = append(ev.errs, err)
 			continue
 		}
@@ -414,23 +471,23 @@ func (s *crlSource) deltaFor(ctx context.Context, r *request, base *crlscan.CRL,
 	}
 	var notes []string
 	for _, u := range urls {
-		e, _, err := s.store.get(ctx, r, u)
+		// The store admits only a delta CRL here (see crlStore.admit).
+		e, _, err := s.store.get(ctx, r, u, true)
 		if err == errCRLNeedsNetwork {
 			return nil, "", true
 		}
 		if err == nil {
 			d := e.crl
-			switch {
-			case !d.IsDelta():
-				err = crlErr(CRLDeltaMismatch, u, "the Freshest CRL pointer serves a complete CRL, not a delta")
-			default:
-				if err = s.checkTimes(d, r.now, u); err == nil {
-					if err = checkExtensions(d, u); err == nil {
-						if e.signer != r.issuer && !e.signer.Equal(r.issuer) {
-							err = s.authorized(r, e.signer, u)
-						}
-						if err == nil {
-							err = deltaFits(base, d, u)
+			if err = s.checkTimes(d, r.now, u); err == nil {
+				if err = checkExtensions(d, u); err == nil {
+					if e.signer != r.issuer && !e.signer.Equal(r.issuer) {
+						err = s.authorized(r, e.signer, u)
+					}
+					if err == nil {
+						if err = deltaFits(base, d, u); err != nil && deltaForeign(base, d) {
+							// Another scope's delta, or one older than the
+							// base: not the delta of this base, not kept.
+							s.store.refuse(r, u, true, e, err)
 						}
 					}
 				}
@@ -465,21 +522,42 @@ func deltaFits(base, delta *crlscan.CRL, url string) error {
 	return nil
 }
 
+// deltaForeign reports whether deltaFits refused delta for not being a
+// delta of base's scope, or for being older than base (rather than for
+// needing a newer base).
+func deltaForeign(base, delta *crlscan.CRL) bool {
+	return !reflect.DeepEqual(base.IDP, delta.IDP) ||
+		base.Number != nil && delta.Number != nil && delta.Number.Cmp(base.Number) <= 0
+}
+
 // lookup looks the certificate up in base and delta. It returns a revoked
 // answer and true when the certificate is revoked (a certificateHold
-// included); a removeFromCRL entry in the delta un-holds it.
+// included).
+//
+// removeFromCRL (reason 8) belongs in delta CRLs (RFC 5280 5.3.1): there it
+// releases a certificateHold listed in the base. It does not undo a
+// revocation for any other reason, which is permanent (RFC 5280 3.3; the
+// other use of removeFromCRL, a certificate that expired, does not arise
+// for a certificate of a verified chain). In a complete CRL an entry with
+// removeFromCRL is not a revocation, and when a serial is listed twice the
+// index returns a revoking entry over a removeFromCRL one (see
+// crlscan.CRL.Lookup), so a CRL listing [X removeFromCRL, X keyCompromise]
+// revokes X.
 func lookup(r *request, base, delta *crlscan.CRL, what, url string, cached bool) (answer, bool) {
 	serial := crlscan.SerialBytes(r.cert.SerialNumber)
-	var e crlscan.Entry
-	var listed bool
-	from := base
+	e, listed := base.LookupBytes(serial)
+	from, note := base, ""
 	if delta != nil {
-		if e, listed = delta.LookupBytes(serial); listed {
-			from = delta
+		if d, ok := delta.LookupBytes(serial); ok {
+			switch {
+			case d.Reason != crlscan.ReasonRemoveFromCRL:
+				e, listed, from = d, true, delta // the latest word
+			case !listed || e.Reason == crlscan.ReasonRemoveFromCRL || e.Reason == reasonCertificateHold:
+				listed = false // released from hold
+			default:
+				note = "; the delta CRL's removeFromCRL does not undo a revocation other than certificateHold"
+			}
 		}
-	}
-	if !listed {
-		e, listed = base.LookupBytes(serial)
 	}
 	if !listed || e.Reason == crlscan.ReasonRemoveFromCRL {
 		return answer{}, false
@@ -494,8 +572,11 @@ func lookup(r *request, base, delta *crlscan.CRL, what, url string, cached bool)
 	}
 	return answer{kind: revoked, revokedAt: e.Time(), reason: reason, url: url, cached: cached,
 		this: base.ThisUpdate, next: base.NextUpdate,
-		detail: fmt.Sprintf("revoked at %s (%s) according to the %s: %s", stamp(e.Time()), reason, kind, what)}, true
+		detail: fmt.Sprintf("revoked at %s (%s) according to the %s: %s%s", stamp(e.Time()), reason, kind, what, note)}, true
 }
+
+// reasonCertificateHold is the CRLReason of a hold (RFC 5280 5.3.1).
+const reasonCertificateHold = 6
 
 // supportedURL accepts absolute http and https URLs.
 func supportedURL(u string) error {

@@ -139,7 +139,7 @@ func TestCRLSharedCache(t *testing.T) {
 	}
 	// A tampered cache entry is verified again, refused, and the CRL is
 	// downloaded.
-	key := cacheKey(storeKey(p.url("/inter.crl"), p.inter.Cert))
+	key := cacheKey(storeKey(p.url("/inter.crl"), p.inter.Cert, false))
 	val, ok := cache.Get(context.Background(), key)
 	if !ok {
 		t.Fatal("no cache entry")
@@ -280,10 +280,14 @@ func TestCRLBackgroundRefresh(t *testing.T) {
 	p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{NextUpdate: testpki.Now.Add(time.Hour)})
 	v := crlVerifier(t, LeafOnly(), WithBackgroundRefresh(2*time.Hour))
 	store := crlSourceOf(t, v).store
+	clock := newCRLFakeClock()
+	crlSetClock(store, clock.Now)
 	if err := crlVerify(v, crlState(p.chain())); err != nil {
 		t.Fatal(err)
 	}
 	store.bg.Wait() // the first dial loads; no refresh yet
+	// Refreshes follow a download by lead/8 at least.
+	clock.Advance(15 * time.Minute)
 	p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(2), NextUpdate: testpki.Now.Add(48 * time.Hour)})
 	p.files.SetDelay(time.Second)
 	var wg sync.WaitGroup
@@ -411,7 +415,7 @@ func TestCRLFetcherMerges(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 64 {
 		wg.Go(func() {
-			if _, _, err := store.load(context.Background(), r, url, storeKey(url, r.issuer), nil); err != nil {
+			if _, _, err := store.load(context.Background(), r, url, storeKey(url, r.issuer, false), false, nil); err != nil {
 				t.Error(err)
 			}
 		})

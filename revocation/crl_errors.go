@@ -18,7 +18,10 @@ const (
 	// truncated DER, a v1 CRL...); Err says where.
 	CRLMalformed
 	// CRLUnsupported: the distribution point cannot be used: an LDAP or
-	// other non-HTTP URL, or a point named only by a directory name.
+	// other non-HTTP URL, or a point named only by a directory name. When
+	// no distribution point of a certificate can be used, the CRL source
+	// does not apply to it (as OCSP with only non-HTTP responders): the
+	// errors are recorded with the skip, and RequireStatus fails it.
 	CRLUnsupported
 	// CRLWrongIssuer: the CRL's issuer name is not the certificate's
 	// issuer name (raw bytes compared).
@@ -30,8 +33,11 @@ const (
 	// or with any CRL-signing certificate of the same CA.
 	CRLBadSignature
 	// CRLSignerNotAuthorized: the key that signed the CRL may not sign
-	// CRLs: no cRLSign in its key usage, or a separate signing certificate
-	// that does not chain to the certificate's trust anchor.
+	// CRLs: the issuer's key usage extension lacks cRLSign, or a separate
+	// CRL-signing certificate lacks a key usage extension with cRLSign, is
+	// not valid at the verification time, or is issued neither by the
+	// certificate's issuer nor by that issuer's own issuer (see
+	// WithCRLSigners).
 	CRLSignerNotAuthorized
 	// CRLNotYetValid: thisUpdate is in the future (beyond the clock skew).
 	CRLNotYetValid
@@ -47,7 +53,9 @@ const (
 	CRLIndirect
 	// CRLScope: the CRL's Issuing Distribution Point does not cover the
 	// certificate (another distribution point, only CA or only end-entity
-	// certificates, only attribute certificates).
+	// certificates, only attribute certificates), or names URIs none of
+	// which is the URL the CRL was fetched from. Such a CRL is not kept,
+	// and its URL is not asked again for a short, growing while.
 	CRLScope
 	// CRLPartial: the usable CRLs cover only some revocation reasons
 	// (onlySomeReasons, or distribution points with reasons).
@@ -59,7 +67,9 @@ const (
 	// hand (BaseCRLNumber newer than the base, or another scope).
 	CRLDeltaMismatch
 	// CRLRollback: the CRL's number is lower than one already seen for
-	// the same distribution point and issuer.
+	// the same issuer and scope (Issuing Distribution Point; complete and
+	// delta CRLs apart), or, numbers equal or absent, its thisUpdate is
+	// older.
 	CRLRollback
 )
 
@@ -89,7 +99,7 @@ var crlReasonHint = map[CRLErrorReason]string{
 	CRLWrongIssuer:         "the distribution point serves another CA's CRL; the CA's configuration is wrong",
 	CRLKeyMismatch:         "the CRL was signed with another key of the CA; supply its CRL-signing certificate with WithCRLSigners",
 	CRLBadSignature:        "the CRL was altered or signed by another key; if the CA uses a separate CRL-signing key, supply its certificate with WithCRLSigners",
-	CRLSignerNotAuthorized: "the signing certificate needs the cRLSign key usage and must chain to the same trust anchor as the certificate",
+	CRLSignerNotAuthorized: "a key that signs CRLs needs the cRLSign key usage; a separate CRL-signing certificate must also be current and issued by the certificate's issuer or by that issuer's own issuer",
 	CRLNotYetValid:         "check this machine's clock (or WithTime)",
 	CRLExpired:             "the CA has not published a newer CRL, or a cache served an old one; check the clock, the endpoint, or refresh the preloaded CRL",
 	CRLCriticalExtension:   "the CRL uses an extension this client cannot interpret, so it cannot be relied on",

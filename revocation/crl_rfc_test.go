@@ -22,7 +22,8 @@ type crlCase struct {
 	// setup publishes CRLs and may return another chain (nil: p.chain()),
 	// extra certificates sent by the server, and options.
 	setup func(t *testing.T, p *crlPKI) (chain, extra []*x509.Certificate, opts []Option)
-	// want is "pass", "revoked CN" or "unavailable".
+	// want is "pass", "revoked CN", "unavailable" or "not applicable"
+	// (the check passes as a skip, with reason recorded in its error).
 	want string
 	// reason is a CRLErrorReason the error must contain (unavailable).
 	reason CRLErrorReason
@@ -143,6 +144,40 @@ func crlRFCCases() []crlCase {
 			p.publish(t, "/inter.crl", signer, testpki.CRLTemplate{})
 			return nil, nil, []Option{WithCRLSigners(signer.Cert)}
 		}},
+		{name: "CRL signer without key usage", want: "unavailable", reason: CRLSignerNotAuthorized, setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			// An end-entity certificate of the CA with the CA's name and
+			// no key usage extension at all.
+			subject := p.inter.Cert.Subject
+			signer := testpki.Must(p.inter.Issue(testpki.CertOptions{Subject: &subject, NoKeyUsage: true}))
+			p.publish(t, "/inter.crl", signer, testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 1)}})
+			return nil, nil, []Option{WithCRLSigners(signer.Cert)}
+		}},
+		{name: "CRL signer issued by another CA of the same root", want: "unavailable", reason: CRLSignerNotAuthorized, setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			// A sibling CA under the same root mints a certificate with
+			// the intermediate's name and cRLSign: it chains to the same
+			// anchor, but it is not the intermediate's key.
+			sibling := testpki.Must(p.root.NewIntermediate(testpki.CertOptions{CommonName: "Sibling CA"}))
+			subject := p.inter.Cert.Subject
+			signer := testpki.Must(sibling.Issue(testpki.CertOptions{Subject: &subject, KeyUsage: x509.KeyUsageCRLSign, ExtKeyUsage: []x509.ExtKeyUsage{}}))
+			p.publish(t, "/inter.crl", signer, testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 1)}})
+			return nil, []*x509.Certificate{sibling.Cert}, []Option{WithCRLSigners(signer.Cert)}
+		}},
+		{name: "CRL signer issued by the issuer's own issuer", want: "revoked leaf", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			// The root certifies a CRL-signing key for the intermediate
+			// (the same CA per RFC 5280 6.3.3 (f): a sibling of the
+			// intermediate's certificate).
+			subject := p.inter.Cert.Subject
+			signer := testpki.Must(p.root.Issue(testpki.CertOptions{Subject: &subject, KeyUsage: x509.KeyUsageCRLSign, ExtKeyUsage: []x509.ExtKeyUsage{}}))
+			p.publish(t, "/inter.crl", signer, testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 1)}})
+			return nil, nil, []Option{WithCRLSigners(signer.Cert)}
+		}},
+		{name: "CRL signer expired", want: "unavailable", reason: CRLSignerNotAuthorized, setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			subject := p.inter.Cert.Subject
+			signer := testpki.Must(p.inter.Issue(testpki.CertOptions{Subject: &subject, KeyUsage: x509.KeyUsageCRLSign, ExtKeyUsage: []x509.ExtKeyUsage{},
+				NotBefore: testpki.Now.AddDate(-1, 0, 0), NotAfter: testpki.Now.AddDate(0, 0, -1)}))
+			p.publish(t, "/inter.crl", signer, testpki.CRLTemplate{})
+			return nil, nil, []Option{WithCRLSigners(signer.Cert)}
+		}},
 		{name: "issuer key usage without cRLSign", want: "unavailable", reason: CRLSignerNotAuthorized,
 			pki: crlPKIOptions{inter: testpki.CertOptions{KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}}},
 		{name: "issuer without key usage", want: "pass", pki: crlPKIOptions{inter: testpki.CertOptions{NoKeyUsage: true}}},
@@ -190,13 +225,25 @@ func crlRFCCases() []crlCase {
 		}},
 		{name: "distribution point with cRLIssuer", want: "unavailable", reason: CRLIndirect,
 			pki: crlPKIOptions{leaf: testpki.CertOptions{ExtraExtensions: []pkix.Extension{crlDPWith(testpki.DistributionPoint{URIs: []string{"/inter.crl"}, CRLIssuer: []byte{0x30, 0}})}}}},
-		{name: "LDAP-only distribution point", want: "unavailable", reason: CRLUnsupported,
+		// Distribution points that cannot be fetched are not a source,
+		// as OCSP responders that are not http or https: not applicable,
+		// with the reason recorded, and a failure under RequireStatus.
+		{name: "LDAP-only distribution point", want: "not applicable", reason: CRLUnsupported,
 			pki: crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"ldap://ldap.example/cn=CA?certificateRevocationList"}}}, detail: "ldap://"},
+		{name: "LDAP-only distribution point, RequireStatus", want: "unavailable", reason: CRLUnsupported,
+			pki: crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"ldap://ldap.example/cn=CA?certificateRevocationList"}}},
+			setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+				return nil, nil, []Option{RequireStatus()}
+			}},
 		{name: "LDAP then HTTP", want: "pass", detail: "not used: ldap://ldap.example/cn=CA: unsupported distribution point",
 			pki: crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"ldap://ldap.example/cn=CA", "/inter.crl"}}}},
-		{name: "directory name distribution point", want: "unavailable", reason: CRLUnsupported,
+		{name: "directory name distribution point", want: "not applicable", reason: CRLUnsupported,
 			pki: crlPKIOptions{leaf: testpki.CertOptions{ExtraExtensions: []pkix.Extension{testpki.CRLDistributionPointsExtension(testpki.DistributionPoint{DirectoryName: []byte{0x30, 0}})}}}},
-		{name: "file URL", want: "unavailable", reason: CRLUnsupported, pki: crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"file:///etc/passwd"}}}},
+		{name: "file URL", want: "not applicable", reason: CRLUnsupported, pki: crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"file:///etc/passwd"}}}},
+		{name: "file URL, RequireStatus", want: "unavailable", reason: CRLUnsupported, pki: crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"file:///etc/passwd"}}},
+			setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+				return nil, nil, []Option{RequireStatus()}
+			}},
 		// Delta CRLs.
 		{name: "delta revokes", want: "revoked leaf", detail: "delta CRL", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
 			p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(5), FreshestCRL: []string{p.url("/delta.crl")}})
@@ -212,6 +259,35 @@ func crlRFCCases() []crlCase {
 			p.publish(t, "/delta.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(6), DeltaBase: big.NewInt(5), Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 8)}})
 			return nil, nil, nil
 		}},
+		{name: "delta removeFromCRL does not undo keyCompromise", want: "revoked leaf", detail: "does not undo", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(5), FreshestCRL: []string{p.url("/delta.crl")}, Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 1)}})
+			p.publish(t, "/delta.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(6), DeltaBase: big.NewInt(5), Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 8)}})
+			return nil, nil, nil
+		}},
+		{name: "delta lists removeFromCRL and keyCompromise", want: "revoked leaf", detail: "delta CRL", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(5), FreshestCRL: []string{p.url("/delta.crl")}, Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 6)}})
+			p.publish(t, "/delta.crl", p.inter, testpki.CRLTemplate{Number: big.NewInt(6), DeltaBase: big.NewInt(5), Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 8), crlRevoke(p.leaf, 1)}})
+			return nil, nil, nil
+		}},
+		// Duplicate serials in a complete CRL: removeFromCRL (only
+		// meaningful in a delta CRL, RFC 5280 5.3.1) is not a revocation,
+		// and never hides one.
+		{name: "complete CRL lists removeFromCRL then keyCompromise", want: "revoked leaf", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 8), crlRevoke(p.leaf, 1)}})
+			return nil, nil, nil
+		}},
+		{name: "complete CRL lists keyCompromise then removeFromCRL", want: "revoked leaf", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 1), crlRevoke(p.leaf, 8)}})
+			return nil, nil, nil
+		}},
+		{name: "complete CRL lists removeFromCRL only", want: "pass", setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+			p.publish(t, "/inter.crl", p.inter, testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 8)}})
+			return nil, nil, nil
+		}},
+		{name: "preloaded complete CRL lists removeFromCRL then unspecified", want: "revoked leaf", pki: crlPKIOptions{noLeafDP: true},
+			setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
+				return nil, nil, []Option{WithCRLs(testpki.Must(p.inter.BuildCRL(testpki.CRLTemplate{Entries: []testpki.CRLEntry{crlRevoke(p.leaf, 8), crlRevoke(p.leaf, -1)}})))}
+			}},
 		{name: "delta from the certificate's Freshest CRL", want: "revoked leaf",
 			pki: crlPKIOptions{leaf: testpki.CertOptions{ExtraExtensions: []pkix.Extension{testpki.FreshestCRLExtension(testpki.DistributionPoint{URIs: []string{"/delta.crl"}})}}},
 			setup: func(t *testing.T, p *crlPKI) ([]*x509.Certificate, []*x509.Certificate, []Option) {
@@ -397,6 +473,14 @@ func TestCRLRFC5280(t *testing.T) {
 				}
 				if re.URL == "" && !strings.HasPrefix(tc.name, "preloaded") {
 					t.Errorf("RevokedError without URL: %+v", re)
+				}
+			case tc.want == "not applicable":
+				if err != nil {
+					t.Fatalf("want not applicable, got %v%s", err, crlDump(st.Checks()))
+				}
+				c := crlCheck(t, st, leafCN)
+				if d, _ := c.Data.(Details); c.Outcome != tlsclient.Skip || d.Status != "not applicable" || !slices.Contains(crlReasons(c.Err), tc.reason) {
+					t.Fatalf("leaf check %v %+v, error %v; want a skip, not applicable, with %v", c.Outcome, c.Data, c.Err, tc.reason)
 				}
 			case tc.want == "unavailable":
 				var ue *UnavailableError

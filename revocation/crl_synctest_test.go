@@ -66,7 +66,7 @@ func TestCRLTimeoutsSynctest(t *testing.T) {
 		want     time.Duration
 	}{
 		{"hang, default fetch timeout", hang, nil, time.Minute, DefaultFetchTimeout},
-		{"hang, dial deadline first", hang, nil, time.Second, time.Second},
+		{"hang, dial deadline first", hang, nil, time.Second, time.Second - deadlineMargin(time.Second)},
 		{"hang, WithFetchTimeout", hang, []Option{WithFetchTimeout(1500 * time.Millisecond)}, time.Minute, 1500 * time.Millisecond},
 		{"slow drip", drip, nil, time.Minute, DefaultFetchTimeout},
 	}
@@ -94,6 +94,8 @@ func TestCRLTimeoutsSynctest(t *testing.T) {
 
 // TestCRLBackgroundRefreshSynctest: a background refresh that hangs ends
 // with its own timeout, and dials meanwhile are answered from memory.
+// Refreshes are paced by the wall clock: lead/8 after the download, twice
+// that after a failed refresh.
 func TestCRLBackgroundRefreshSynctest(t *testing.T) {
 	t.Parallel()
 	p := newCRLPKI(t, crlPKIOptions{leaf: testpki.CertOptions{CRLDistributionPoints: []string{"http://crl.test/ca.crl"}}})
@@ -109,6 +111,10 @@ func TestCRLBackgroundRefreshSynctest(t *testing.T) {
 			return nil, r.Context().Err()
 		})
 		v := CRL(WithHTTPClient(&http.Client{Transport: rt}), LeafOnly(), WithBackgroundRefresh(2*time.Hour))
+		if err := crlVerify(v, crlState(p.chain())); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Hour / 8) // no refresh is due before
 		for i := range 5 {
 			start := time.Now()
 			if err := crlVerify(v, crlState(p.chain())); err != nil {
@@ -128,8 +134,16 @@ func TestCRLBackgroundRefreshSynctest(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
+		if requests != 2 {
+			t.Errorf("%d requests, want 2 (no refresh right after a failed one)", requests)
+		}
+		time.Sleep(2 * 2 * time.Hour / 8) // the back-off after one failure
+		if err := crlVerify(v, crlState(p.chain())); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
 		if requests != 3 {
-			t.Errorf("%d requests, want 3 (a new refresh after the first ended)", requests)
+			t.Errorf("%d requests, want 3 (a new refresh after the back-off)", requests)
 		}
 		time.Sleep(DefaultFetchTimeout)
 	})

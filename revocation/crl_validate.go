@@ -170,11 +170,22 @@ func checkExtensions(c *crlscan.CRL, url string) error {
 
 // selectSigner finds who signed c for the certificate of r: r's issuer, or
 // a separate CRL-signing certificate of the same CA (found among the
-// certificates the server sent or supplied by WithCRLSigners) that verifies
-// to the same trust anchor, carries cRLSign and has the CA's name. It
-// checks the signature with each candidate (it does not touch the entries,
-// so it may run while ScanEntries reads them).
+// certificates the server sent or supplied by WithCRLSigners) that is
+// authorized (see authorized).
 func (s *crlSource) selectSigner(r *request, c *crlscan.CRL, url string) (*x509.Certificate, error) {
+	cands, err := s.signerCandidates(r, c, url)
+	if err != nil {
+		return nil, err
+	}
+	return s.verifySigner(r, c, cands, url)
+}
+
+// signerCandidates makes the cheap checks on c's header, before its
+// entries are read: its issuer name is the certificate's issuer, its
+// authority key identifier names the issuer's key or that of a candidate
+// CRL-signing certificate with the CA's name, and its signature algorithm
+// is supported. It returns the candidates for verifySigner.
+func (s *crlSource) signerCandidates(r *request, c *crlscan.CRL, url string) ([]*x509.Certificate, error) {
 	if !bytes.Equal(c.RawIssuer, r.cert.RawIssuer) {
 		return nil, crlErr(CRLWrongIssuer, url, "the CRL is issued by %s, the certificate by %s", nameText(c.RawIssuer), nameText(r.cert.RawIssuer))
 	}
@@ -204,6 +215,14 @@ func (s *crlSource) selectSigner(r *request, c *crlscan.CRL, url string) (*x509.
 	if c.SignatureAlgorithmErr != nil {
 		return nil, &CRLError{Reason: CRLBadSignature, URL: url, Detail: "unsupported signature algorithm", Err: c.SignatureAlgorithmErr}
 	}
+	return keyMatch, nil
+}
+
+// verifySigner checks c's signature with each candidate of
+// signerCandidates and returns the first that verifies it and may sign
+// CRLs. It does not touch the entries, so it may run while ScanEntries
+// reads them.
+func (s *crlSource) verifySigner(r *request, c *crlscan.CRL, keyMatch []*x509.Certificate, url string) (*x509.Certificate, error) {
 	var errs []error
 	var sigErr error
 	for _, cand := range keyMatch {
@@ -227,36 +246,53 @@ func (s *crlSource) selectSigner(r *request, c *crlscan.CRL, url string) (*x509.
 	return nil, &CRLError{Reason: CRLBadSignature, URL: url, Detail: "the signature does not verify with " + what, Err: sigErr}
 }
 
-// authorized checks that signer may sign CRLs for r's certificate: cRLSign
-// when key usage is present, and, for a certificate other than the
-// issuer, a path to the same trust anchor.
+// authorized checks that signer may sign CRLs for r's certificate. The
+// issuer itself may, unless it has a key usage extension without cRLSign
+// (RFC 5280 4.2.1.3 and 6.3.3 (f): key usage is checked when present; real
+// CA certificates without it exist). A separate CRL-signing certificate (it
+// has the issuer's name: signerCandidates) must be a key of the same CA,
+// which is narrower than RFC 5280's "the same trust anchor": a key usage
+// extension with cRLSign (absent key usage is not enough, or any end-entity
+// certificate with the CA's name would do), issued by the issuer itself or
+// by the issuer's own issuer in the verified chain (the CA that certified
+// the issuer's key), and valid at the verification time.
 func (s *crlSource) authorized(r *request, signer *x509.Certificate, url string) error {
-	if signer.KeyUsage != 0 && signer.KeyUsage&x509.KeyUsageCRLSign == 0 {
-		return crlErr(CRLSignerNotAuthorized, url, "the signing certificate %q has a key usage extension without cRLSign", signer.Subject)
-	}
 	if signer.Equal(r.issuer) {
+		if signer.KeyUsage != 0 && signer.KeyUsage&x509.KeyUsageCRLSign == 0 {
+			return crlErr(CRLSignerNotAuthorized, url, "the issuer %q has a key usage extension without cRLSign", signer.Subject)
+		}
 		return nil
 	}
-	anchor := r.chain[len(r.chain)-1]
-	roots := x509.NewCertPool()
-	roots.AddCert(anchor)
-	inter := x509.NewCertPool()
-	for _, c := range r.chain[1 : len(r.chain)-1] {
-		inter.AddCert(c)
+	if signer.KeyUsage&x509.KeyUsageCRLSign == 0 {
+		if signer.KeyUsage == 0 {
+			return crlErr(CRLSignerNotAuthorized, url, "the CRL-signing certificate %q (serial %X) has no key usage extension: a separate CRL signer needs cRLSign", signer.Subject, signer.SerialNumber)
+		}
+		return crlErr(CRLSignerNotAuthorized, url, "the CRL-signing certificate %q (serial %X) has a key usage extension without cRLSign", signer.Subject, signer.SerialNumber)
 	}
-	for _, c := range r.st.ConnectionState.PeerCertificates {
-		inter.AddCert(c)
+	if r.now.Before(signer.NotBefore) || r.now.After(signer.NotAfter) {
+		return crlErr(CRLSignerNotAuthorized, url, "the CRL-signing certificate %q (serial %X) is not valid at %s (valid %s to %s)",
+			signer.Subject, signer.SerialNumber, stamp(r.now), stamp(signer.NotBefore), stamp(signer.NotAfter))
 	}
-	for _, c := range s.opts.crlSigners {
-		inter.AddCert(c)
+	parents := []*x509.Certificate{r.issuer}
+	if i := r.index + 2; i < len(r.chain) && r.chain[i] != nil {
+		parents = append(parents, r.chain[i])
 	}
-	_, err := signer.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: r.now,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-	if err != nil {
-		return &CRLError{Reason: CRLSignerNotAuthorized, URL: url,
-			Detail: fmt.Sprintf("the CRL-signing certificate %q does not verify to the certificate's trust anchor %q", signer.Subject, anchor.Subject), Err: err}
+	var sigErr error
+	for _, p := range parents {
+		if !bytes.Equal(signer.RawIssuer, p.RawSubject) {
+			continue
+		}
+		if sigErr = signer.CheckSignatureFrom(p); sigErr == nil {
+			return nil
+		}
 	}
-	return nil
+	want := "not by the certificate's issuer"
+	if len(parents) > 1 {
+		want = fmt.Sprintf("neither by the certificate's issuer nor by the issuer's own issuer %q", parents[1].Subject)
+	}
+	return &CRLError{Reason: CRLSignerNotAuthorized, URL: url,
+		Detail: fmt.Sprintf("the CRL-signing certificate %q (serial %X) is issued by %s, %s: it is not a key of the same CA", signer.Subject, signer.SerialNumber, nameText(signer.RawIssuer), want),
+		Err:    sigErr}
 }
 
 // nameText renders a DER Name for messages.

@@ -40,14 +40,31 @@
 //
 // A CRL is used for a certificate only when its signature verifies with the
 // issuer's key (or a separate CRL-signing certificate of the same CA, sent by
-// the server or given to WithCRLSigners, that chains to the same trust
-// anchor and may sign CRLs), its issuer name and authority key identifier
-// match, it is fresh (thisUpdate and nextUpdate, give or take the clock
-// skew), it carries no critical extension it does not understand, and its
-// Issuing Distribution Point covers the certificate. Delta CRLs are applied
-// to their base, never used alone; CRL numbers never go back. Indirect CRLs
-// are refused with an error saying so. CRLs come from the certificate's
-// distribution points (http and https only) or, offline, from WithCRLs.
+// the server or given to WithCRLSigners, with cRLSign, issued by the issuer
+// or by the issuer's own issuer: see WithCRLSigners), its issuer name and
+// authority key identifier match, it is fresh (thisUpdate and nextUpdate,
+// give or take the clock skew), it carries no critical extension it does
+// not understand, and its Issuing Distribution Point covers the
+// certificate. Delta CRLs are applied to their base, never used alone; a
+// delta's removeFromCRL releases a certificateHold of the base and undoes
+// no other revocation, and in a complete CRL removeFromCRL is not a
+// revocation (nor hides one listed for the same serial). CRL numbers never
+// go back, per issuer and scope. Indirect CRLs are refused with an error
+// saying so. CRLs come from the certificate's distribution points (http
+// and https only: a certificate whose points are all LDAP or other URLs is
+// not applicable, as for OCSP) or, offline, from WithCRLs.
+//
+// CRL URLs are plain http, so an on-path attacker can serve any genuine
+// CRL of the CA in place of the right one: another shard's, the delta
+// CRL. Such a CRL is never kept for the URL: a CRL fetched from a
+// distribution point whose Issuing Distribution Point names URIs must name
+// the URL requested (redirects do not matter), a delta CRL is accepted
+// only from a Freshest CRL pointer and a complete CRL only from a
+// distribution point, and a CRL that does not cover the certificate it was
+// fetched for is evicted from every cache. The URL is then not asked again
+// for 15 seconds, doubling up to 5 minutes while it goes on, so the attack
+// lasts as long as the attacker stays on the path, not until the other
+// CRL's nextUpdate.
 //
 // # Caching
 //
@@ -55,9 +72,41 @@
 // verdicts on the exact bytes it validated, so a repeated handshake costs no
 // signature check and starts no goroutine. OCSP responses are kept as DER in
 // a Cache (in memory by default; see WithCache). CRLs are kept as compact
-// indexes in memory (a 1M-entry CRL takes about 40 MB); their DER goes to
+// indexes in memory (a 1M-entry CRL takes about 40 MB), within
+// WithCRLMemoryLimit (least recently used dropped first); their DER goes to
 // WithCache and WithCRLCacheDir only when those are given, and is verified
-// again when loaded. Create a verifier once and share it across dials
+// again when loaded. WithBackgroundRefresh fetches a CRL before it
+// expires, paced so that an endpoint sees a request now and then. Create a verifier once and share it across dials
 // (through one tlsclient.Dialer): its caches are its own, and concurrent
 // requests for the same URL are merged into one.
+//
+// A fleet of clients shares one store by giving each verifier the same
+// kind of Cache (Redis, memcached: see the Cache contract): a new process
+// then starts warm and a responder sees one request per fleet. What comes
+// from a Cache is validated like a download, so a shared store is trusted
+// for availability only.
+//
+// # Resumption
+//
+// The verifiers run on resumed handshakes too (tlsclient calls them from
+// VerifyConnection). Go replays the staple of the original handshake, which
+// is judged again at the time of the resumption: a staple that has expired
+// since no longer counts, and a certificate learnt revoked since (from a
+// CRL or OCSP) is refused.
+//
+// # Security model
+//
+// Only the verified chain is used: issuers are never fetched (no AIA
+// chasing), responses and CRLs are bound to the certificate and issuer of
+// the chain, and every fetch has a context, a timeout (WithFetchTimeout), a
+// size cap and at most a few redirects, to http and https only. Revocation
+// narrows what chain validation accepts; it never widens it.
+//
+// # Observability
+//
+// With tlsclient.WithObserver (or WithLogger) on the Dialer, the verifiers
+// report each HTTP request as an EventFetchStart and an EventFetchDone
+// (URL, status, bytes, duration, merged or not) and each lookup of their
+// data as an EventCacheHit or EventCacheMiss; the decisions are the
+// Report's checks. Without an observer nothing is built.
 package revocation

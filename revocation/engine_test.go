@@ -350,3 +350,57 @@ func TestMemoryCache(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineSoftFailBeforeDeadline: under SoftFail, network sources give up
+// before the dial's deadline, so the warning is recorded while there is
+// still time to finish the handshake.
+func TestEngineSoftFailBeforeDeadline(t *testing.T) {
+	t.Parallel()
+	chain := engChain(t, testpki.CertOptions{})
+	synctest.Test(t, func(t *testing.T) {
+		hang := &engSource{delay: time.Hour, answer: func(*request) answer { return answer{kind: good, detail: "late"} }}
+		c := engChecker(t, []Source{SourceOCSP}, []source{hang}, LeafOnly(), SoftFail())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		st := engState(chain)
+		start := time.Now()
+		if err := c.Verify(ctx, st); err != nil {
+			t.Fatalf("SoftFail: %v", err)
+		}
+		if d := time.Since(start); d != time.Second-deadlineMargin(time.Second) {
+			t.Errorf("gave up after %v", d)
+		}
+		if ctx.Err() != nil {
+			t.Error("the dial's own deadline must not have passed yet")
+		}
+		if cs := st.Checks(); cs[len(cs)-1].Outcome != tlsclient.Warning {
+			t.Errorf("checks: %s", engOutcomes(st))
+		}
+	})
+}
+
+// TestEnginePanicInParallelCheck: a panicking source on one of the
+// goroutines that check a chain fails that certificate closed.
+func TestEnginePanicInParallelCheck(t *testing.T) {
+	t.Parallel()
+	chain := engChain(t, testpki.CertOptions{})
+	boom := &engSource{answer: func(r *request) answer {
+		if r.offline {
+			return answer{kind: needsNetwork}
+		}
+		if r.index == 1 {
+			panic("source bug")
+		}
+		return answer{kind: good, detail: "good"}
+	}}
+	c := engChecker(t, []Source{SourceOCSP}, []source{engOfflineSource{boom}})
+	err := c.Verify(context.Background(), engState(chain))
+	if !errors.Is(err, tlsclient.ErrRevocationUnavailable) || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("want a fail-closed error naming the panic, got %v", err)
+	}
+}
+
+// engOfflineSource marks a scripted source as able to answer offline.
+type engOfflineSource struct{ *engSource }
+
+func (engOfflineSource) answersOffline() {}

@@ -54,7 +54,14 @@ const (
 	FetchTooLarge  = fetch.TooLarge
 	FetchRedirects = fetch.Redirects
 	FetchCanceled  = fetch.Canceled
+	// FetchPrivateAddress: RefusePrivateAddresses refused the address a
+	// URL, or a redirect, led to; errors.As reaches an *AddressError.
+	FetchPrivateAddress = fetch.PrivateAddress
 )
+
+// AddressError is the cause of a FetchPrivateAddress failure: the address
+// the connection was about to be made to, and the range that refused it.
+type AddressError = fetch.AddressError
 
 // UnavailableError says that no definitive revocation status was obtained
 // for a certificate. It wraps tlsclient.ErrRevocationUnavailable and the

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,13 +67,15 @@ var (
 // share one fetch; with WithNonce every check fetches (and nothing is
 // cached), since each request is unique.
 type ocspSource struct {
-	opts     ocspcheck.Options
-	nonce    bool
-	maxSize  int64
-	maxAge   time.Duration
-	fetcher  *fetch.Fetcher
-	cache    Cache
-	verdicts *ocspcheck.VerdictCache
+	opts ocspcheck.Options
+	// maxLifetime caps responses about end-entity certificates.
+	maxLifetime time.Duration
+	nonce       bool
+	maxSize     int64
+	maxAge      time.Duration
+	fetcher     *fetch.Fetcher
+	cache       Cache
+	verdicts    *ocspcheck.VerdictCache
 
 	mu       sync.Mutex // guards inflight
 	inflight map[string]*ocspFlight
@@ -80,18 +83,73 @@ type ocspSource struct {
 	// signatureChecks counts responses validated from scratch (verdict
 	// cache misses), so that tests can prove a warm hit costs none.
 	signatureChecks atomic.Int64
+
+	targetsMu sync.Mutex // guards targets
+	targets   map[[2]*x509.Certificate]*ocspTarget
+}
+
+// ocspTarget is what checking a certificate by OCSP needs that depends
+// only on the certificate and its issuer: the responders to ask and the
+// CertID. It is remembered per (certificate, issuer) pair, by pointer:
+// crypto/tls hands the same *x509.Certificate to the handshakes with a
+// server while one is in use, and a resumed session keeps its own, so a
+// warm check neither parses URLs nor hashes the issuer again.
+type ocspTarget struct {
+	urls        []string
+	unsupported []error
+	id          *ocspCertID
+	idErr       error
+	key         string
+}
+
+// maxOCSPTargets bounds the remembered targets; the map is emptied when
+// full.
+const maxOCSPTargets = 256
+
+// target returns the target for r's certificate and issuer.
+func (s *ocspSource) target(r *request) *ocspTarget {
+	k := [2]*x509.Certificate{r.cert, r.issuer}
+	s.targetsMu.Lock()
+	t := s.targets[k]
+	s.targetsMu.Unlock()
+	if t != nil {
+		return t
+	}
+	t = &ocspTarget{}
+	for _, u := range r.cert.OCSPServer {
+		if err := fetch.CheckURL(u); err != nil {
+			t.unsupported = append(t.unsupported, err)
+			continue
+		}
+		t.urls = append(t.urls, u)
+	}
+	// Shared by concurrent checks: appending must copy.
+	t.urls, t.unsupported = slices.Clip(t.urls), slices.Clip(t.unsupported)
+	if len(t.urls) > 0 {
+		if t.id, t.idErr = newOCSPCertID(r.cert, r.issuer); t.idErr == nil {
+			t.key = t.id.cacheKey()
+		}
+	}
+	s.targetsMu.Lock()
+	if s.targets == nil || len(s.targets) >= maxOCSPTargets {
+		s.targets = make(map[[2]*x509.Certificate]*ocspTarget)
+	}
+	s.targets[k] = t
+	s.targetsMu.Unlock()
+	return t
 }
 
 func newOCSPSource(o *options, f *fetch.Fetcher, c Cache) *ocspSource {
 	return &ocspSource{
-		opts:     ocspcheck.Options{Skew: skewOption(o.skew), MaxAge: o.maxAge, RejectSHA1: o.rejectSHA1},
-		nonce:    o.nonce,
-		maxSize:  o.maxOCSP,
-		maxAge:   o.maxAge,
-		fetcher:  f,
-		cache:    c,
-		verdicts: ocspcheck.NewVerdictCache(0),
-		inflight: map[string]*ocspFlight{},
+		opts:        ocspcheck.Options{Skew: skewOption(o.skew), MaxAge: o.maxAge, RejectSHA1: o.rejectSHA1},
+		maxLifetime: o.maxLifetime,
+		nonce:       o.nonce,
+		maxSize:     o.maxOCSP,
+		maxAge:      o.maxAge,
+		fetcher:     f,
+		cache:       c,
+		verdicts:    ocspcheck.NewVerdictCache(0),
+		inflight:    map[string]*ocspFlight{},
 	}
 }
 
@@ -163,8 +221,9 @@ func marshalOCSPRequest(id *ocspCertID, nonce []byte) ([]byte, error) {
 // ocspGetURL returns the RFC 6960 A.1 / RFC 5019 GET URL for a request to
 // responder: the responder URL, a "/" if it lacks one, and the
 // URL-escaped standard base64 of the request. ok is false when the escaped
-// request is longer than ocspMaxGET or the responder URL has a query or a
-// fragment that a path cannot be appended to; the request then goes by POST.
+// request is longer than ocspMaxGET, the responder URL has a query or a
+// fragment that a path cannot be appended to, or the URL would not carry
+// the request intact; the request then goes by POST.
 func ocspGetURL(responder string, der []byte) (string, bool) {
 	enc := url.PathEscape(base64.StdEncoding.EncodeToString(der))
 	if len(enc) > ocspMaxGET {
@@ -177,7 +236,15 @@ func ocspGetURL(responder string, der []byte) (string, bool) {
 	if !strings.HasSuffix(responder, "/") {
 		responder += "/"
 	}
-	return responder + enc, true
+	get := responder + enc
+	// The request line is the URL's EscapedPath: when the responder's
+	// path is not validly escaped (a space, say), Go re-escapes the
+	// decoded path, and the %2F of a base64 "/" would turn into a path
+	// separator, cutting the request in two (found by FuzzOCSPRequestURL).
+	if g, err := url.Parse(get); err != nil || !strings.HasSuffix(g.EscapedPath(), "/"+enc) {
+		return "", false
+	}
+	return get, true
 }
 
 // ocspFetched is what asking the responders of one CertID produced: the
@@ -206,24 +273,17 @@ func (s *ocspSource) check(ctx context.Context, r *request) answer {
 	if len(r.cert.OCSPServer) == 0 {
 		return answer{kind: notApplicable, detail: "no OCSP responder in the certificate"}
 	}
-	var urls []string
-	var unsupported []error
-	for _, u := range r.cert.OCSPServer {
-		if err := fetch.CheckURL(u); err != nil {
-			unsupported = append(unsupported, err)
-			continue
-		}
-		urls = append(urls, u)
-	}
+	t := s.target(r)
+	urls, unsupported := t.urls, t.unsupported
 	if len(urls) == 0 {
 		return answer{kind: notApplicable, url: r.cert.OCSPServer[0], err: ocspJoin(unsupported),
 			detail: fmt.Sprintf("no usable OCSP responder: %s (only http and https URLs are fetched)", strings.Join(r.cert.OCSPServer, ", "))}
 	}
-	id, err := newOCSPCertID(r.cert, r.issuer)
-	if err != nil {
-		return answer{kind: noAnswer, url: urls[0], detail: "cannot build an OCSP request", err: err}
+	if t.idErr != nil {
+		return answer{kind: noAnswer, url: urls[0], detail: "cannot build an OCSP request", err: t.idErr}
 	}
-	key := id.cacheKey()
+	id, key := t.id, t.key
+	var err error
 
 	var out ocspFetched
 	if s.nonce {
@@ -236,12 +296,14 @@ func (s *ocspSource) check(ctx context.Context, r *request) answer {
 		// another Cache may be a network service.
 		if _, inMemory := s.cache.(*MemoryCache); inMemory || !r.offline {
 			if res, ok := s.fromCache(ctx, key, r); ok {
+				emitCache(ctx, r, true, SourceOCSP, urls[0], "OCSP response from the cache")
 				return s.answer(ocspFetched{res: res, cached: true}, unsupported)
 			}
 		}
 		if r.offline {
 			return answer{kind: needsNetwork}
 		}
+		emitCache(ctx, r, false, SourceOCSP, urls[0], "no usable OCSP response in the cache")
 		var shared bool
 		out, shared, err = s.shared(ctx, key, urls[0], func(ctx context.Context) ocspFetched {
 			return s.fetch(ctx, r, id, urls, key)
@@ -252,7 +314,7 @@ func (s *ocspSource) check(ctx context.Context, r *request) answer {
 		if shared && out.res != nil {
 			// The fetch was made for another dial, perhaps at another
 			// time: judge freshness at ours.
-			if err := out.res.Fresh(r.now, s.opts); err != nil {
+			if err := out.res.Fresh(r.now, s.optsFor(r)); err != nil {
 				return answer{kind: noAnswer, url: out.url, this: out.res.ThisUpdate, next: out.res.NextUpdate,
 					detail: "OCSP response unusable", err: fmt.Errorf("OCSP response from %s: %w", out.url, err)}
 			}
@@ -291,11 +353,22 @@ func (s *ocspSource) fromCache(ctx context.Context, key string, r *request) (*oc
 	if !ok {
 		return nil, false
 	}
-	res, err := s.validate(der, r, s.opts)
+	res, err := s.validate(der, r, s.optsFor(r))
 	if err != nil || res.Status == ocspcheck.Unknown {
 		return nil, false
 	}
 	return res, true
+}
+
+// optsFor is the validation options for r's certificate: responses about
+// end-entity certificates are relied on for at most maxLifetime after their
+// thisUpdate, whatever their nextUpdate says.
+func (s *ocspSource) optsFor(r *request) ocspcheck.Options {
+	o := s.opts
+	if !r.cert.IsCA {
+		o.MaxLifetime = s.maxLifetime
+	}
+	return o
 }
 
 // validate checks der for r through the verdict cache.
@@ -387,7 +460,7 @@ func (s *ocspSource) fetch(ctx context.Context, r *request, id *ocspCertID, urls
 			continue
 		}
 		if !s.nonce {
-			if ttl := s.ttl(res, r.now); ttl > 0 {
+			if ttl := s.ttl(res, r); ttl > 0 {
 				s.cache.Put(ctx, key, der, ttl)
 			}
 		}
@@ -398,14 +471,14 @@ func (s *ocspSource) fetch(ctx context.Context, r *request, id *ocspCertID, urls
 
 // ttl is how long a response may stay in the cache: while it is fresh,
 // and no longer than the maximum age.
-func (s *ocspSource) ttl(res *ocspcheck.Result, now time.Time) time.Duration {
-	return min(res.Expires(s.opts).Sub(now), s.maxAge)
+func (s *ocspSource) ttl(res *ocspcheck.Result, r *request) time.Duration {
+	return min(res.Expires(s.optsFor(r)).Sub(r.now), s.maxAge)
 }
 
 // ask sends one request to responder and validates the response.
 func (s *ocspSource) ask(ctx context.Context, r *request, id *ocspCertID, responder string) (*ocspcheck.Result, []byte, error) {
 	var nonce []byte
-	opts := s.opts
+	opts := s.optsFor(r)
 	if s.nonce {
 		nonce = make([]byte, ocspNonceSize)
 		rand.Read(nonce)
@@ -422,7 +495,7 @@ func (s *ocspSource) ask(ctx context.Context, r *request, id *ocspCertID, respon
 			req = fetch.Request{URL: get, Method: http.MethodGet, Accept: ocspResponseMediaType, MaxSize: s.maxSize}
 		}
 	}
-	resp, err := s.fetcher.Do(ctx, req)
+	resp, err := fetchObserved(ctx, r, s.fetcher, SourceOCSP, responder, req)
 	if err != nil {
 		var fe *FetchError
 		if errors.As(err, &fe) {

@@ -15,6 +15,10 @@ const (
 	// DefaultMaxAge bounds how long an OCSP response or CRL without
 	// nextUpdate is used after its thisUpdate.
 	DefaultMaxAge = 24 * time.Hour
+	// DefaultMaxResponseLifetime caps how long after its thisUpdate an OCSP
+	// response about an end-entity certificate is relied on, whatever its
+	// nextUpdate (CA/Browser Forum Baseline Requirements 4.9.10).
+	DefaultMaxResponseLifetime = 10 * 24 * time.Hour
 	// DefaultFetchTimeout bounds each HTTP request, inside the dial's
 	// context.
 	DefaultFetchTimeout = 5 * time.Second
@@ -22,6 +26,9 @@ const (
 	DefaultMaxOCSPResponseSize = 64 << 10
 	// DefaultMaxCRLSize caps a CRL download; real CRLs reach tens of MB.
 	DefaultMaxCRLSize = 64 << 20
+	// DefaultCRLMemoryLimit bounds the memory the CRLs a verifier keeps
+	// take (their indexes: about 40 bytes per entry).
+	DefaultCRLMemoryLimit = 256 << 20
 	// DefaultMaxRedirects bounds the redirects a fetch follows (to http or
 	// https only).
 	DefaultMaxRedirects = 3
@@ -54,22 +61,26 @@ type options struct {
 	order         []Source
 	orderSet      bool
 
-	httpClient   *http.Client
-	fetchTimeout time.Duration
-	maxRedirects int
-	cache        Cache
+	httpClient    *http.Client
+	fetchTimeout  time.Duration
+	maxRedirects  int
+	cache         Cache
+	refusePrivate bool // RefusePrivateAddresses
 
 	skew       time.Duration
 	maxAge     time.Duration
 	rejectSHA1 bool
-	nonce      bool
-	maxOCSP    int64
+	// maxLifetime caps OCSP responses about end-entity certificates.
+	maxLifetime time.Duration
+	nonce       bool
+	maxOCSP     int64
 
 	crls       [][]byte
 	crlSigners []*x509.Certificate
 	maxCRL     int64
 	crlDir     string
 	refresh    time.Duration // background refresh lead time; 0: off
+	crlMemory  int64         // WithCRLMemoryLimit
 }
 
 func defaultOptions() *options {
@@ -79,8 +90,10 @@ func defaultOptions() *options {
 		maxRedirects: DefaultMaxRedirects,
 		skew:         DefaultClockSkew,
 		maxAge:       DefaultMaxAge,
+		maxLifetime:  DefaultMaxResponseLifetime,
 		maxOCSP:      DefaultMaxOCSPResponseSize,
 		maxCRL:       DefaultMaxCRLSize,
+		crlMemory:    DefaultCRLMemoryLimit,
 	}
 }
 
@@ -180,6 +193,35 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
+// RefusePrivateAddresses makes OCSP and CRL fetches refuse to connect to
+// addresses that are not public: loopback, private (RFC 1918 and IPv6
+// unique local), link-local (169.254.169.254, the cloud metadata services,
+// included), unspecified, multicast, shared (RFC 6598) and the other
+// special-purpose ranges. Use it in services that dial hosts chosen by
+// others (webhooks, crawlers, federation), so that a responder URL, or a
+// redirect from one, cannot make them reach into their own network
+// (server-side request forgery). A refusal is a *FetchError of kind
+// FetchPrivateAddress.
+//
+// The address is checked when the socket connects, after name resolution,
+// so a name that resolves to a private address is refused whatever it
+// looks like (DNS rebinding included), and so is every redirect target.
+// To keep the check unavoidable, fetches then connect directly: a proxy
+// (HTTP_PROXY included) and the dial functions of a WithHTTPClient
+// transport are not used, and a transport that is not an *http.Transport
+// is refused (the verifier then fails every check, closed).
+//
+// WARNING: it is off by default. The URLs fetched come from certificates
+// that have already been validated to a trusted root, so an attacker needs
+// a CA's help, or control of the plain-HTTP path to a responder (which lets
+// them inject a redirect), to choose them. Private PKIs routinely publish
+// OCSP and CRLs on internal addresses, and refusing those by default would
+// make hard-fail revocation refuse every connection. Turn it on wherever
+// the hosts dialled are not your own; see SECURITY.md.
+func RefusePrivateAddresses() Option {
+	return func(o *options) error { o.refusePrivate = true; return nil }
+}
+
 // WithFetchTimeout bounds each HTTP request (DefaultFetchTimeout, 5s, by
 // default). Requests also end with the dial's context.
 func WithFetchTimeout(d time.Duration) Option {
@@ -243,6 +285,22 @@ func WithMaxAge(d time.Duration) Option {
 	}
 }
 
+// WithMaxResponseLifetime caps how long after its thisUpdate an OCSP
+// response about an end-entity certificate (stapled or fetched) is relied
+// on, even when its nextUpdate is later (DefaultMaxResponseLifetime, 10
+// days, by default, the Baseline Requirements' maximum; Firefox applies the
+// same cap). Responses about CA certificates are not capped: the
+// requirements allow them to last a year. d <= 0 removes the cap.
+func WithMaxResponseLifetime(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			d = 0
+		}
+		o.maxLifetime = d
+		return nil
+	}
+}
+
 // RejectSHA1 refuses OCSP responses and delegated responder certificates
 // signed with SHA-1. They are accepted by default because they are still
 // common in the wild.
@@ -287,10 +345,24 @@ func WithCRLs(ders ...[]byte) Option {
 }
 
 // WithCRLSigners supplies certificates that may have signed CRLs on behalf
-// of their issuing CA (a separate CRL-signing key of the same CA). They are
-// used only when they verify to the same trust anchor as the certificate
-// being checked and carry cRLSign. Certificates the server sent are
-// considered too.
+// of a CA that signs its CRLs with a separate key (RFC 5280 6.3.3 (f)).
+// Such a certificate is used for the CRL of a certificate only when:
+//
+//   - its subject is the certificate's issuer name (the CRL's issuer) and,
+//     when the CRL has an authority key identifier, its subject key
+//     identifier matches it;
+//   - it has a key usage extension with cRLSign (a certificate without key
+//     usage, an end-entity certificate for instance, is never a CRL
+//     signer);
+//   - it is issued by the certificate's issuer itself, or by the issuer's
+//     own issuer in the verified chain (the CA that certified the
+//     issuer's key): its signature is checked, and it must be valid at the
+//     verification time. A certificate with the issuer's name from any
+//     other CA, even under the same root, is refused.
+//
+// Certificates the server sent are considered too, on the same terms.
+// (The issuer itself signs its CRLs with cRLSign when its key usage
+// extension is present.)
 func WithCRLSigners(certs ...*x509.Certificate) Option {
 	return func(o *options) error {
 		for i, c := range certs {
@@ -326,9 +398,29 @@ func WithCRLCacheDir(dir string) Option {
 	}
 }
 
+// WithCRLMemoryLimit bounds the memory taken by the CRLs a verifier keeps
+// (their indexes, about 40 bytes per entry, and a kilobyte each;
+// DefaultCRLMemoryLimit, 256 MiB, by default). Beyond it the least
+// recently used CRLs are dropped, to be loaded again when needed (from
+// WithCache or WithCRLCacheDir when given); the CRL a dial is using is
+// always kept, even alone above the limit. CRLs are also dropped a day
+// after their nextUpdate.
+func WithCRLMemoryLimit(n int64) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("revocation: WithCRLMemoryLimit: %d is not positive", n)
+		}
+		o.crlMemory = n
+		return nil
+	}
+}
+
 // WithBackgroundRefresh refreshes a cached CRL in the background once it is
 // within lead of its nextUpdate, so that dials do not wait for a download in
-// steady state.
+// steady state. Refreshes are paced: a CRL is fetched again at most every
+// lead/8 (and at most every second), and after a failed refresh the wait
+// doubles, up to lead/2, so that a CA that publishes late, or an endpoint
+// that fails, sees a request now and then, not one per dial.
 func WithBackgroundRefresh(lead time.Duration) Option {
 	return func(o *options) error {
 		if lead <= 0 {

@@ -19,7 +19,7 @@ type stapleSource struct {
 
 func newStapleSource(o *options) *stapleSource {
 	return &stapleSource{
-		opts:    ocspcheck.Options{Skew: skewOption(o.skew), MaxAge: o.maxAge, RejectSHA1: o.rejectSHA1},
+		opts:    ocspcheck.Options{Skew: skewOption(o.skew), MaxAge: o.maxAge, RejectSHA1: o.rejectSHA1, MaxLifetime: o.maxLifetime},
 		verdict: ocspcheck.NewVerdictCache(0),
 	}
 }
