@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,9 +26,12 @@ type connectCmd struct {
 	groups []optionFlags
 }
 
+// jsonUsage documents --json, which connect registers itself.
+const jsonUsage = "print the result as JSON (the schema is below) instead of text"
+
 func newConnectCmd() *connectCmd {
 	c := &connectCmd{fs: flag.NewFlagSet("connect", flag.ContinueOnError)}
-	c.fs.BoolVar(&c.json, "json", false, "print the result as JSON (schema below) instead of text")
+	c.fs.BoolVar(&c.json, "json", false, jsonUsage)
 	c.groups = newOptionFlags(c.fs)
 	return c
 }
@@ -36,9 +41,12 @@ func connectUsage(w io.Writer) {
 
 Connect dials host (port 443 unless given), performs a TLS handshake that
 verifies the certificate chain, the host name and the stapled OCSP
-response, and prints the protocol, the chain, every check with its outcome
-and the verdict. On failure it prints the error, which says what failed and
-what to do. The connection is closed without sending data.
+response, and the checks the flags ask for (revocation, Certificate
+Transparency, public key pins), inside the handshake, so that a failed
+check aborts it. It prints the protocol, the chain (with each
+certificate's public key pin), every check with its outcome and details,
+and the verdict; on failure, the error, which says what failed, and advice
+on what to do. The connection is closed without sending data.
 
 The host may be a name, an IPv4 address, or an IPv6 address, with brackets
 when a port follows: example.com, example.com:8443, 192.0.2.1:443, [::1]:443,
@@ -46,23 +54,61 @@ when a port follows: example.com, example.com:8443, 192.0.2.1:443, [::1]:443,
 addresses and sends no SNI, unless --servername is given. Without --ca, the
 system roots are trusted (SSL_CERT_FILE and SSL_CERT_DIR are honoured).
 
-Flags (one or two dashes; they may also follow the host):
-
+Flags may be written with one or two dashes, and may also follow the host.
+Checks run in the order of the sections below.
 `)
-	c := newConnectCmd()
-	c.fs.SetOutput(w)
-	c.fs.PrintDefaults()
+	var groups []optionFlags
+	for _, mk := range optionGroups {
+		groups = append(groups, mk())
+	}
+	slices.SortStableFunc(groups, func(a, b optionFlags) int {
+		ra, _ := a.section()
+		rb, _ := b.section()
+		return cmp.Compare(ra, rb)
+	})
+	for _, g := range groups {
+		rank, title := g.section()
+		fs := flag.NewFlagSet(title, flag.ContinueOnError)
+		g.register(fs)
+		if rank == rankOutput {
+			fs.Bool("json", false, jsonUsage)
+		}
+		fmt.Fprintf(w, "\n%s:\n\n", title)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
 	fmt.Fprint(w, `
+Checks, in the order of the report:
+
+  chain       the chain verifies to a trusted root at --time (crypto/tls)
+  hostname    the certificate is valid for --servername or the host
+  staple      built-in, no network: a stapled OCSP response that says
+              revoked fails; a must-staple certificate (RFC 7633) without a
+              valid staple fails; otherwise an unusable staple is a warning
+              and a missing one a skip
+  pin         --pin: a key of the verified chain (or the leaf, --pin-leaf)
+              is pinned
+  ct          --ct-log-list: the SCTs meet the CT policy
+  ocsp-staple --staple=require: a valid, good staple is required
+  revocation  --revocation: per certificate, staple, then CRLs, then OCSP
+  crl, ocsp   --crl / --crl-file, --ocsp: per certificate of the chain (the
+              root excepted, or the leaf only with --leaf-only)
+
+Outcomes: pass; fail (the connection is refused); skip (the check did not
+apply, with the reason); warning (the check could not decide and the policy,
+e.g. --soft-fail or --ct-report-only, let the connection through).
+
 Exit codes:
 
   0  the connection was verified
   1  verification failed: chain, host name, TLS version or a check refused
      the server (a *tlsclient.VerificationError)
-  2  usage error, bad configuration (e.g. an unreadable --ca file), or a
-     network error (refused, unreachable, timed out)
+  2  usage error, bad configuration (e.g. an unreadable --ca or --crl-file),
+     or a network error (refused, unreachable, timed out)
 
 JSON output (--json) is one object on standard output, for every outcome
-except a usage error. Its shape, annotated:
+except a usage error. The schema is stable: fields are only ever added.
+Annotated:
 
   {
     "report": {                 // absent when no handshake took place
@@ -79,32 +125,62 @@ except a usage error. Its shape, annotated:
           "serial": "HEX", "not_before": "...", "not_after": "...",
           "key_type": "ECDSA P-256",
           "dns_names": ["..."], "ip_addresses": ["..."],
-          "sha256": "hex fingerprint"
+          "sha256": "hex fingerprint of the certificate",
+          "pin": "sha256/BASE64"  // public key pin, for --pin
         }
       ],
       "checks": [               // every check, in order, skips included
         {
-          "verifier": "chain" | "hostname" | "staple" | "version" | ...,
+          "verifier": "chain" | "hostname" | "staple" | "version" | "pin" |
+                      "ct" | "ocsp-staple" | "revocation" | "crl" | "ocsp",
           "subject": "the certificate concerned",
           "outcome": "pass" | "fail" | "skip" | "warning",
           "detail": "what was found",
-          "source": "staple" | "ocsp" | "crl" | ...,   // optional
+          "source": "staple" | "ocsp" | "crl",         // optional
           "url": "where it was fetched",               // optional
           "elapsed_ns": 1234,                          // optional
           "error": "why it failed or warned",          // optional
-          "data": { ... }                              // optional, per verifier
+          "data": { ... }                              // optional, below
         }
       ]
     },
     "error": "..."              // absent on success
   }
 
+"data", by verifier:
+
+  staple       {"status": "good"|"revoked"|"unknown", "this_update",
+                "next_update", "signer", "cached": bool}
+  ocsp-staple, revocation, crl, ocsp
+               {"source": "staple"|"crl"|"ocsp", "status": "good"|"revoked"|
+                "unknown"|"not applicable", "this_update", "next_update",
+                "revoked_at", "reason": "keyCompromise"..., "cached": bool}
+  pin          {"scope": "chain"|"leaf", "pins": ["sha256/..."],
+                "matched": {"subject", "pin"}}      // matched: on success
+  ct           {"policy": "chrome", "enforced": bool,
+                "log_list": {"version", "timestamp", "age", "max_age",
+                             "stale": bool},
+                "scts": [{"source": "embedded"|"tls"|"ocsp", "index",
+                          "log_id", "log", "operator", "log_state",
+                          "timestamp", "status": "valid"|"not_counted"|
+                          "bad_signature"|"unknown_log"|"future"|...,
+                          "reason", "cached": bool}],
+                "problems": ["..."],
+                "verdict": {"policy", "compliant": bool, "satisfied_by",
+                            "alternatives": [{"name", "met": bool,
+                              "requirements": [{"rule", "required",
+                                                "found", "met": bool}]}]}}
+
 Examples:
 
   tlsclient connect example.com
-  tlsclient connect --ca ca.pem --servername internal.example 10.0.0.7:8443
+  tlsclient connect --revocation example.com
+  tlsclient connect --ocsp --soft-fail --leaf-only example.com
+  tlsclient connect --crl-file ca.crl --ca ca.pem --servername internal.example 10.0.0.7:8443
+  tlsclient connect --staple=require --pin sha256/AAAA...= example.com
+  tlsclient connect --ct-log-list log_list.json --ct-policy chrome example.com
   tlsclient connect --json --alpn h2,http/1.1 example.com | jq .report.checks
-  tlsclient connect --time 2026-01-15T12:00:00Z [2001:db8::1]:443
+  tlsclient connect --time 2026-01-15T12:00:00Z --log debug [2001:db8::1]:443
 `)
 }
 
@@ -132,7 +208,7 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageError(stderr, "connect", "%v", err)
 	}
-	opts, err := buildOptions(c.groups)
+	opts, err := buildOptions(c.groups, stdout, stderr)
 	if err != nil {
 		return usageError(stderr, "connect", "%v", err)
 	}
@@ -174,6 +250,13 @@ func runConnect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 				w = stderr // not a verdict: a network or configuration error
 			}
 			fmt.Fprintf(w, "error:    %v\n", err)
+			for i, line := range advice(err) {
+				label := "advice:   "
+				if i > 0 {
+					label = detailIndent
+				}
+				fmt.Fprintf(w, "%s%s\n", label, line)
+			}
 		}
 	}
 	switch {

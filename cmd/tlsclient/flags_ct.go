@@ -32,6 +32,8 @@ type ctFlags struct {
 	set        map[string]bool // which ct flags were given
 }
 
+func (*ctFlags) section() (int, string) { return rankCT, "Certificate Transparency" }
+
 func (f *ctFlags) register(fs *flag.FlagSet) {
 	f.set = map[string]bool{}
 	mark := func(name string) { f.set[name] = true }

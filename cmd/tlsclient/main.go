@@ -9,7 +9,9 @@
 //	tlsclient help [command]
 //
 // Run "tlsclient help connect" or "tlsclient help demo" for the flags, the
-// JSON schema and the exit codes.
+// JSON schema and the exit codes. Install it with
+//
+//	go install github.com/tlsclient/tlsclient/cmd/tlsclient@latest
 package main
 
 import (

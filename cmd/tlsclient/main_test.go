@@ -378,7 +378,11 @@ func TestConnectRejectsOutdatedServer(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	connectFlags := []string{"-ca", "-servername", "-json", "-time", "-timeout", "-alpn", "Exit codes", `"report"`, `"error"`, `"outcome"`}
+	connectFlags := []string{"-ca", "-servername", "-json", "-time", "-timeout", "-alpn", "Exit codes", `"report"`, `"error"`, `"outcome"`,
+		"-ocsp", "-crl", "-crl-file", "-staple", "-soft-fail", "-leaf-only", "-require-status", "-revocation",
+		"-pin", "-pin-leaf", "-ct-log-list", "-ct-policy", "-ct-report-only", "-log",
+		"Connection:", "Revocation (OCSP stapling, OCSP, CRLs):", "Certificate Transparency:", "Public key pinning:", "Output:",
+		`"data", by verifier`, `"pin": "sha256/BASE64"`, `"scts"`}
 	tests := []struct {
 		args []string
 		want []string
@@ -553,6 +557,7 @@ func TestOutcomeLabel(t *testing.T) {
 		{errors.New("boom"), "error"},
 		{&net.OpError{Op: "dial", Err: errors.New("refused")}, "network error"},
 		{&tlsclient.VerificationError{Err: tlsclient.ErrCTPolicy}, "CT policy"},
+		{&tlsclient.VerificationError{Err: &tlsclient.PinError{}}, "pin mismatch"},
 		{&tlsclient.VerificationError{Err: tlsclient.ErrRevocationUnavailable}, "revocation unavailable"},
 		{&tlsclient.VerificationError{Err: fmt.Errorf("x: %w", tlsclient.ErrRevoked)}, "revoked"},
 		{&tlsclient.VerificationError{Err: &tlsclient.RevokedError{Source: "crl"}}, "revoked (crl)"},

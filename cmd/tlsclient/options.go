@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +22,26 @@ import (
 type optionFlags interface {
 	register(fs *flag.FlagSet)
 	options() ([]tlsclient.Option, error)
+	// section places the group in the help and in the verifier order
+	// (lower rank first) and titles its flags in the help.
+	section() (rank int, title string)
+}
+
+// Ranks of the flag groups: connection first, then the verifiers in the
+// order they run (cheap and decisive checks first, those that may fetch
+// last), then output.
+const (
+	rankConnection = iota * 10
+	rankPin
+	rankCT
+	rankRevocation
+	rankOutput
+)
+
+// An outputFlags is a group that writes to the command's output (--log):
+// it is given the command's streams before options is called.
+type outputFlags interface {
+	setOutput(stdout, stderr io.Writer)
 }
 
 // optionGroups makes a fresh set of flag groups for each run, so that runs
@@ -31,17 +54,27 @@ var optionGroups = []func() optionFlags{
 func newOptionFlags(fs *flag.FlagSet) []optionFlags {
 	groups := make([]optionFlags, 0, len(optionGroups))
 	for _, mk := range optionGroups {
-		g := mk()
+		groups = append(groups, mk())
+	}
+	slices.SortStableFunc(groups, func(a, b optionFlags) int {
+		ra, _ := a.section()
+		rb, _ := b.section()
+		return cmp.Compare(ra, rb)
+	})
+	for _, g := range groups {
 		g.register(fs)
-		groups = append(groups, g)
 	}
 	return groups
 }
 
-// buildOptions turns parsed flags into options, in group order.
-func buildOptions(groups []optionFlags) ([]tlsclient.Option, error) {
+// buildOptions turns parsed flags into options, in group order. Groups
+// that write output are given stdout and stderr first.
+func buildOptions(groups []optionFlags, stdout, stderr io.Writer) ([]tlsclient.Option, error) {
 	var opts []tlsclient.Option
 	for _, g := range groups {
+		if og, ok := g.(outputFlags); ok {
+			og.setOutput(stdout, stderr)
+		}
 		o, err := g.options()
 		if err != nil {
 			return nil, err
@@ -59,6 +92,8 @@ type tlsFlags struct {
 	timeout    time.Duration
 	alpn       string
 }
+
+func (*tlsFlags) section() (int, string) { return rankConnection, "Connection" }
 
 func (f *tlsFlags) register(fs *flag.FlagSet) {
 	fs.Func("ca", "trust the CA certificates of this PEM `file` instead of the system roots (repeatable)", func(s string) error {

@@ -335,6 +335,8 @@ func outcomeLabel(err error, rep *tlsclient.Report) string {
 		return "revocation unavailable"
 	case errors.Is(err, tlsclient.ErrCTPolicy):
 		return "CT policy"
+	case errors.Is(err, tlsclient.ErrPinMismatch):
+		return "pin mismatch"
 	}
 	return "verification failed"
 }
