@@ -14,9 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"time"
+
+	"github.com/tlsclient/tlsclient/internal/fileutil"
 )
 
 // MaxLogListSize caps the log list files and downloads this package reads.
@@ -561,18 +562,11 @@ func LoadSignedLogList(path, sigPath string, pub crypto.PublicKey) (*LogList, er
 	return l, nil
 }
 
+// readCapped reads a log list file of at most MaxLogListSize bytes.
 func readCapped(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := fileutil.ReadCapped(path, MaxLogListSize)
 	if err != nil {
 		return nil, fmt.Errorf("ct: reading log list: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxLogListSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("ct: reading %s: %w", path, err)
-	}
-	if len(data) > MaxLogListSize {
-		return nil, fmt.Errorf("ct: %s is larger than %d bytes: not a log list", path, MaxLogListSize)
 	}
 	return data, nil
 }

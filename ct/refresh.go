@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tlsclient/tlsclient"
 	"github.com/tlsclient/tlsclient/internal/fetch"
+	"github.com/tlsclient/tlsclient/internal/fileutil"
 )
 
 // Refresher defaults.
@@ -218,30 +218,10 @@ func (r *Refresher) refresh(ctx context.Context) error {
 // pair that does not verify, which NewRefresher ignores, never a list
 // trusted under the wrong signature.
 func saveList(path string, list, sig []byte) error {
-	if err := writeAtomic(path+".sig", sig); err != nil {
+	if err := fileutil.WriteAtomic(path+".sig", sig); err != nil {
 		return err
 	}
-	return writeAtomic(path, list)
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return fileutil.WriteAtomic(path, list)
 }
 
 // Run refreshes now and then every interval (DefaultRefreshInterval when

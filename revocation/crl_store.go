@@ -20,6 +20,7 @@ import (
 
 	"github.com/tlsclient/tlsclient/internal/crlscan"
 	"github.com/tlsclient/tlsclient/internal/fetch"
+	"github.com/tlsclient/tlsclient/internal/fileutil"
 )
 
 // crlStore keeps the CRLs fetched from distribution points, per URL,
@@ -676,8 +677,8 @@ func (s *crlStore) persist(r *request, key string, e *crlEntry, der []byte) {
 		base := filepath.Join(s.dir, fileName(key))
 		meta := e.url + "\n" + e.etag + "\n" + e.lastModified + "\n"
 		// Errors are not fatal: the directory is a cache.
-		if writeAtomic(base+".crl", der) == nil {
-			writeAtomic(base+".meta", []byte(meta))
+		if fileutil.WriteAtomic(base+".crl", der) == nil {
+			fileutil.WriteAtomic(base+".meta", []byte(meta))
 		}
 	}
 }
@@ -720,12 +721,12 @@ func (s *crlStore) loadPersisted(r *request, url, key string, delta bool) *crlEn
 	}
 	if s.dir != "" {
 		base := filepath.Join(s.dir, fileName(key))
-		der, err := readCapped(base+".crl", s.opts.maxCRL)
+		der, err := fileutil.ReadCapped(base+".crl", s.opts.maxCRL)
 		if err != nil {
 			return nil
 		}
 		var etag, lm string
-		if meta, err := readCapped(base+".meta", 4096); err == nil {
+		if meta, err := fileutil.ReadCapped(base+".meta", 4096); err == nil {
 			lines := strings.Split(string(meta), "\n")
 			if len(lines) >= 3 && lines[0] == url {
 				etag, lm = lines[1], lines[2]
@@ -734,47 +735,6 @@ func (s *crlStore) loadPersisted(r *request, url, key string, delta bool) *crlEn
 		return try(der, etag, lm)
 	}
 	return nil
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory and a rename, so that readers never see a partial file.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-crl-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-// readCapped reads a file of at most max bytes.
-func readCapped(path string, max int64) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes exceeds the cap of %d", path, fi.Size(), max)
-	}
-	return os.ReadFile(path)
 }
 
 func stampOr(t time.Time) string {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tlsclient/tlsclient/internal/fetch"
+	"github.com/tlsclient/tlsclient/internal/flight"
 	"github.com/tlsclient/tlsclient/internal/ocspcheck"
 	"github.com/tlsclient/tlsclient/internal/x509util"
 	"golang.org/x/crypto/cryptobyte"
@@ -77,8 +78,7 @@ type ocspSource struct {
 	cache       Cache
 	verdicts    *ocspcheck.VerdictCache
 
-	mu       sync.Mutex // guards inflight
-	inflight map[string]*ocspFlight
+	flights flight.Group[string, ocspFetched] // concurrent fetches of one CertID
 
 	// signatureChecks counts responses validated from scratch (verdict
 	// cache misses), so that tests can prove a warm hit costs none.
@@ -149,7 +149,6 @@ func newOCSPSource(o *options, f *fetch.Fetcher, c Cache) *ocspSource {
 		fetcher:     f,
 		cache:       c,
 		verdicts:    ocspcheck.NewVerdictCache(0),
-		inflight:    map[string]*ocspFlight{},
 	}
 }
 
@@ -256,14 +255,6 @@ type ocspFetched struct {
 	cached  bool              // res came from the Cache, not the network
 	unknown *ocspcheck.Result // the last "unknown" answer, when there is no res
 	errs    []error           // one per responder that failed
-}
-
-// ocspFlight is one fetch shared by the concurrent checks of a CertID.
-type ocspFlight struct {
-	done    chan struct{}
-	out     ocspFetched
-	waiters int // guarded by ocspSource.mu
-	cancel  context.CancelFunc
 }
 
 // answersOffline marks the OCSP source as honouring request.offline.
@@ -380,53 +371,20 @@ func (s *ocspSource) validate(der []byte, r *request, opts ocspcheck.Options) (*
 	return res, err
 }
 
-// shared runs work once for all the concurrent callers that ask for key.
-// The work runs on its own goroutine with ctx's values but not its
-// deadline (each request has its own timeout); it is canceled when every
-// caller waiting for it has given up. A caller whose ctx ends stops waiting
-// at once, with a FetchError naming responder. shared reports whether the
-// caller joined a flight in progress.
+// shared runs work once for all the concurrent checks that ask for key
+// (see internal/flight). A caller whose ctx ends stops waiting at once, with
+// a FetchError naming responder. shared reports whether the caller joined a
+// fetch in progress.
 func (s *ocspSource) shared(ctx context.Context, key, responder string, work func(context.Context) ocspFetched) (out ocspFetched, shared bool, err error) {
-	s.mu.Lock()
-	f, shared := s.inflight[key]
-	if shared {
-		f.waiters++
-	} else {
-		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &ocspFlight{done: make(chan struct{}), waiters: 1, cancel: cancel}
-		s.inflight[key] = f
-		go func() {
-			f.out = work(wctx)
-			cancel()
-			s.mu.Lock()
-			if s.inflight[key] == f {
-				delete(s.inflight, key)
-			}
-			s.mu.Unlock()
-			close(f.done)
-		}()
-	}
-	s.mu.Unlock()
-
-	select {
-	case <-f.done:
-		return f.out, shared, nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		f.waiters--
-		if f.waiters == 0 {
-			f.cancel()
-			if s.inflight[key] == f {
-				delete(s.inflight, key) // let a later caller start afresh
-			}
-		}
-		s.mu.Unlock()
+	out, shared, err = s.flights.Do(ctx, key, work)
+	if err != nil {
 		kind := FetchCanceled
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(err, context.DeadlineExceeded) {
 			kind = FetchTimeout
 		}
 		return ocspFetched{}, shared, &FetchError{Kind: kind, URL: responder, Err: context.Cause(ctx)}
 	}
+	return out, shared, nil
 }
 
 // fetch asks the responders in order until one gives a definitive answer,

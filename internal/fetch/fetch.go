@@ -16,8 +16,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/tlsclient/tlsclient/internal/flight"
 )
 
 // Defaults.
@@ -113,16 +114,7 @@ type Fetcher struct {
 	timeout time.Duration
 	err     error // a configuration error, returned by every Do
 
-	mu       sync.Mutex // guards inflight
-	inflight map[[32]byte]*call
-}
-
-type call struct {
-	done    chan struct{}
-	resp    *Response
-	err     error
-	waiters int // guarded by Fetcher.mu
-	cancel  context.CancelFunc
+	flights flight.Group[[32]byte, result] // identical requests in flight
 }
 
 // New returns a Fetcher that uses client (a private clone of
@@ -164,7 +156,7 @@ func New(client *http.Client, timeout time.Duration, maxRedirects int, opts ...O
 		}
 		return nil
 	}
-	return &Fetcher{client: &c, timeout: timeout, err: cfgErr, inflight: map[[32]byte]*call{}}
+	return &Fetcher{client: &c, timeout: timeout, err: cfgErr}
 }
 
 // Err returns the configuration error that makes every Do fail, if any.
@@ -213,54 +205,29 @@ func (f *Fetcher) Do(ctx context.Context, req Request) (*Response, error) {
 	if req.MaxSize <= 0 {
 		return nil, &Error{Kind: TooLarge, URL: req.URL, Err: errors.New("no size cap given")}
 	}
-	k := req.key()
-	f.mu.Lock()
-	c, shared := f.inflight[k]
-	if shared && c.waiters == 0 {
-		// Every caller of that request left and it was canceled: do
-		// not join it, start afresh.
-		shared = false
-	}
-	if shared {
-		c.waiters++
-	} else {
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		c = &call{done: make(chan struct{}), waiters: 1, cancel: cancel}
-		f.inflight[k] = c
-		go func() {
-			c.resp, c.err = f.do(fctx, req)
-			cancel()
-			f.mu.Lock()
-			if f.inflight[k] == c {
-				delete(f.inflight, k)
-			}
-			f.mu.Unlock()
-			close(c.done)
-		}()
-	}
-	f.mu.Unlock()
-
-	select {
-	case <-c.done:
-		if c.err != nil {
-			return nil, c.err
-		}
-		resp := *c.resp
-		resp.Shared = shared
-		return &resp, nil
-	case <-ctx.Done():
-		f.mu.Lock()
-		c.waiters--
-		if c.waiters == 0 {
-			c.cancel()
-		}
-		f.mu.Unlock()
+	resp, shared, err := f.flights.Do(ctx, req.key(), func(ctx context.Context) result {
+		r, err := f.do(ctx, req)
+		return result{r, err}
+	})
+	if err != nil {
 		kind := Canceled
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(err, context.DeadlineExceeded) {
 			kind = Timeout
 		}
 		return nil, &Error{Kind: kind, URL: req.URL, Err: context.Cause(ctx)}
 	}
+	if resp.err != nil {
+		return nil, resp.err
+	}
+	out := *resp.resp
+	out.Shared = shared
+	return &out, nil
+}
+
+// result is what a shared request returns to each of its callers.
+type result struct {
+	resp *Response
+	err  error
 }
 
 func (f *Fetcher) do(ctx context.Context, req Request) (*Response, error) {
