@@ -2,7 +2,6 @@ package tlsclient_test
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"net"
 	"sync"
@@ -134,12 +133,4 @@ func (c *fixedClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
-}
-
-func certPool(certs ...*x509.Certificate) *x509.CertPool {
-	p := x509.NewCertPool()
-	for _, c := range certs {
-		p.AddCert(c)
-	}
-	return p
 }

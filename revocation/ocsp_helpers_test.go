@@ -4,7 +4,6 @@ package revocation
 // "o" or "ocsp", so that they cannot clash with the CRL tests' helpers.
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -13,7 +12,6 @@ import (
 	"errors"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -421,15 +419,6 @@ func (d *oDripBody) Read(b []byte) (int, error) {
 
 func (d *oDripBody) Close() error { return nil }
 
-// oLocalhostOnly fails a request to anything but 127.0.0.1.
-func oLocalhostOnly(t testing.TB, addr string) {
-	t.Helper()
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || host != "127.0.0.1" {
-		t.Fatalf("test tried to reach %q", addr)
-	}
-}
-
 // oSerial is a short helper for big serials.
 func oSerial(n int64) *big.Int { return big.NewInt(n) }
 
@@ -442,9 +431,6 @@ func oContains(checks []tlsclient.Check, s string) bool {
 	}
 	return false
 }
-
-// oBytesEqual is bytes.Equal, named for the tests.
-var oBytesEqual = bytes.Equal
 
 // oSerialHex parses a hexadecimal serial.
 func oSerialHex(t testing.TB, s string) *big.Int {
