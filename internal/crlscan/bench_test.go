@@ -20,7 +20,7 @@ var benchCA = sync.OnceValue(func() *testpki.Cert {
 
 var benchCRLs sync.Map // size -> []byte
 
-func benchCRL(b *testing.B, n int) []byte {
+func benchCRL(b testing.TB, n int) []byte {
 	if v, ok := benchCRLs.Load(n); ok {
 		return v.([]byte)
 	}

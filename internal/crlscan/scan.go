@@ -656,52 +656,60 @@ func isPrintable(b byte) bool {
 // without seconds, "YYMMDDhhmmZ" (13).
 const minEntrySize = 2 + 3 + 13
 
-// scanEntries reads revokedCertificates into the index. A first pass
-// counts the entries so that the index is allocated once; it also checks
-// that each entry is a SEQUENCE that starts with a valid INTEGER and has
-// room for a revocationDate after it, so that a hostile body (say 64 MiB of
-// empty SEQUENCEs, 32M "entries") is refused before anything is allocated:
-// the index, at most 13 bytes per entry plus the serials before the hash
-// table is built, then stays below the size of the body. The loop reads
-// DER headers itself (with cryptobyte's rules: definite, minimal lengths)
-// and decodes the common encodings directly; anything unusual goes through
-// cryptobyte.
+// scanEntries reads revokedCertificates into the index, in one pass.
+//
+// The index is allocated once, for the number of entries the first ones
+// predict (estimateSample of them are read ahead: their average size and
+// the size of the body), a little more; it grows when the prediction was
+// short, and is trimmed at the end when it was long, so that it keeps no
+// more than it needs. The entries read ahead are checked as the scan
+// checks them (each a SEQUENCE that starts with a valid INTEGER and has
+// room for a revocationDate after it), so that a body of garbage (say
+// 64 MiB of empty SEQUENCEs, 32M "entries") is refused before anything is
+// allocated; whatever the body, the index never holds more entries than
+// it has room for (minEntrySize bytes each), so that it stays smaller
+// than the body.
+//
+// The loop reads DER headers itself (with cryptobyte's rules: definite,
+// minimal lengths) and decodes the common encodings directly; anything
+// unusual goes through cryptobyte.
 func (c *CRL) scanEntries(revoked cryptobyte.String) error {
 	if uint64(len(revoked)) > math.MaxUint32 {
 		return &Error{Field: "revokedCertificates", Msg: "larger than 4 GiB"}
 	}
 	buf := []byte(revoked)
-	n, serials := 0, 0
-	for off := 0; off < len(buf); n++ {
-		tag, start, end, ok := tlv(buf, off, len(buf))
-		if !ok || tag != 0x30 {
-			return malformed(fmt.Sprintf("entry %d", n))
+	sample, sampleEnd, sampleSerials := 0, 0, 0
+	for sampleEnd < len(buf) && sample < estimateSample {
+		s0, s1, end, err := entryBounds(buf, sampleEnd, sample)
+		if err != nil {
+			return err
 		}
-		tag, s0, s1, ok := tlv(buf, start, end)
-		if !ok || tag != 0x02 || !validInteger(buf[s0:s1]) {
-			return malformed(fmt.Sprintf("entry %d: serial number", n))
-		}
-		if end-s1 < minEntrySize-5 {
-			return malformed(fmt.Sprintf("entry %d: revocationDate", n))
-		}
-		serials += s1 - s0
-		off = end
+		sampleSerials += s1 - s0
+		sampleEnd = end
+		sample++
 	}
-	if n > len(buf)/minEntrySize {
-		// Cannot happen after the checks above; the bound the
-		// allocation below relies on, stated.
-		return malformed("revokedCertificates")
-	}
-	x := newIndex(n, serials)
+	x := newIndex(estimate(len(buf), sampleEnd, sample, sampleSerials))
 	var lastYMD uint64 // the last YYMMDD decoded, packed, and its day
 	var lastDays int64 = -1
-	for i, off := 0, 0; off < len(buf); i++ {
-		_, start, end, _ := tlv(buf, off, len(buf))
-		off = end
+	i := 0
+	for off := 0; off < len(buf); i++ {
+		// entryBounds, inlined.
+		tag, start, end, ok := tlv(buf, off, len(buf))
+		if !ok || tag != 0x30 {
+			return malformed(fmt.Sprintf("entry %d", i))
+		}
 		tag, s0, s1, ok := tlv(buf, start, end)
 		if !ok || tag != 0x02 || !validInteger(buf[s0:s1]) {
 			return malformed(fmt.Sprintf("entry %d: serial number", i))
 		}
+		if end-s1 < minEntrySize-5 {
+			return malformed(fmt.Sprintf("entry %d: revocationDate", i))
+		}
+		if i == x.len() { // predicted short
+			n, serials := estimate(len(buf), off, i, int(x.offs[i]))
+			x.grow(max(n, i+1), serials)
+		}
+		off = end
 		serial := buf[s0:s1]
 		p := s1
 		var at int64
@@ -739,7 +747,7 @@ func (c *CRL) scanEntries(revoked cryptobyte.String) error {
 			if e1 != end {
 				return strict(fmt.Sprintf("entry %d", i), "trailing data after the extensions")
 			}
-			if r := buf[e0:e1]; len(r) == len(reasonOnly) && bytes.Equal(r[:len(r)-1], reasonOnly[:len(r)-1]) && validReason(int(r[len(r)-1])) {
+			if r := buf[e0:e1]; len(r) == len(reasonOnly) && binary.LittleEndian.Uint64(r) == reasonOnlyHead && binary.LittleEndian.Uint32(r[8:])&0xffffff == reasonOnlyTail && validReason(int(r[11])) {
 				reason = r[len(r)-1] // the usual single reasonCode extension
 			} else {
 				var err error
@@ -749,17 +757,70 @@ func (c *CRL) scanEntries(revoked cryptobyte.String) error {
 			}
 		}
 		if !x.put(i, serial, at, reason) {
-			return malformed(fmt.Sprintf("entry %d: serial number", i))
+			// The serials were predicted short.
+			x.grow(estimate(len(buf), off, i+1, int(x.offs[i])+len(serial)))
+			if !x.put(i, serial, at, reason) {
+				return malformed(fmt.Sprintf("entry %d: serial number", i)) // cannot happen
+			}
 		}
 	}
+	x.trim(i)
 	x.build()
 	c.idx = x
 	return nil
 }
 
+// estimateSample is the number of entries read ahead to predict how many
+// there are.
+const estimateSample = 256
+
+// estimateSpare is the part added to the prediction, so that an index
+// grows only when the entries read ahead were unusually large.
+const estimateSpare = 1.0 / 32
+
+// estimate predicts the number of entries of a body of size bytes, and
+// the bytes their serials take, from its first n entries (done bytes,
+// whose serials take serials bytes), with estimateSpare to spare. It never
+// predicts more entries than the body has room for.
+func estimate(size, done, n, serials int) (entries, serialBytes int) {
+	if n == 0 || done == 0 {
+		return 0, 0
+	}
+	rest := size - done
+	entries = n + int(float64(rest)*float64(n)/float64(done)*(1+estimateSpare)) + 1
+	entries = min(entries, n+rest/minEntrySize)
+	serialBytes = serials + int(float64(rest)*float64(serials)/float64(done)*(1+estimateSpare)) + 64
+	return entries, min(serialBytes, serials+rest)
+}
+
+// entryBounds reads the headers of entry i at buf[off:]: the entry ends
+// at end and its serial's contents are buf[s0:s1]. It checks that the entry is a SEQUENCE that starts with a
+// valid INTEGER and has room for a revocationDate after it.
+func entryBounds(buf []byte, off, i int) (s0, s1, end int, err error) {
+	tag, start, end, ok := tlv(buf, off, len(buf))
+	if !ok || tag != 0x30 {
+		return 0, 0, 0, malformed(fmt.Sprintf("entry %d", i))
+	}
+	tag, s0, s1, ok = tlv(buf, start, end)
+	if !ok || tag != 0x02 || !validInteger(buf[s0:s1]) {
+		return 0, 0, 0, malformed(fmt.Sprintf("entry %d: serial number", i))
+	}
+	if end-s1 < minEntrySize-5 {
+		return 0, 0, 0, malformed(fmt.Sprintf("entry %d: revocationDate", i))
+	}
+	return s0, s1, end, nil
+}
+
 // reasonOnly is the DER of an entry's extensions holding only a
 // non-critical reasonCode; its last byte is the code.
 var reasonOnly = []byte{0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, 0x00}
+
+// reasonOnlyHead and reasonOnlyTail are reasonOnly's first 8 and next 3
+// bytes (the last one masked in), little-endian: compared as integers.
+var (
+	reasonOnlyHead = binary.LittleEndian.Uint64(reasonOnly)
+	reasonOnlyTail = binary.LittleEndian.Uint32(reasonOnly[8:]) // its code, 0, masked out
+)
 
 // tlv reads the DER header at b[i:limit] as cryptobyte does (definite,
 // minimal lengths of at most 4 bytes) and returns the tag and the bounds

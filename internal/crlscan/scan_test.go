@@ -573,3 +573,110 @@ func TestParallelBuildDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildManyCopies: a stretch of the table crowded with copies of one
+// serial (placed by probing) does not hide the distinct serials around
+// it, in a table built by one goroutine and in one built by two.
+func TestBuildManyCopies(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{partitionFrom + 1000, 4 * parallelBuild} {
+		copies := n / 2
+		dup := []byte{0x42}
+		serial := func(i int) []byte { return []byte{0x01, byte(i >> 16), byte(i >> 8), byte(i)} }
+		x := newIndex(n, 4*n)
+		for i := range n {
+			s, r := serial(i), uint8(NoReason)
+			if i%2 == 0 && i/2 < copies {
+				s, r = dup, ReasonRemoveFromCRL
+				if i == n/2 {
+					r = 1 // the only copy that revokes
+				}
+			}
+			if !x.put(i, s, int64(i), r) {
+				t.Fatal("put overflowed")
+			}
+		}
+		x.build()
+		if i, ok := x.find(dup); !ok || i != n/2 {
+			t.Errorf("n=%d: the repeated serial resolves to %d, %v; want the revoking copy %d", n, i, ok, n/2)
+		}
+		for i := 1; i < n; i += 2 {
+			if j, ok := x.find(serial(i)); !ok || j != i {
+				t.Fatalf("n=%d: serial %d found at %d, %v", n, i, j, ok)
+			}
+		}
+	}
+}
+
+// TestEstimateShortAndLong: the index is sized from the first entries;
+// when the rest are larger (the index grows) or smaller (it is trimmed),
+// every entry is still read as crypto/x509 reads it, and the index keeps
+// no more than it needs.
+func TestEstimateShortAndLong(t *testing.T) {
+	t.Parallel()
+	ca := testpki.Must(testpki.NewRoot(testpki.CertOptions{CommonName: "Estimate CA"}))
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	small := func(i int) testpki.CRLEntry { // 1- or 2-byte serial, no reason: about 20 bytes
+		return testpki.CRLEntry{Serial: big.NewInt(int64(i % 30000)), RevokedAt: base.Add(time.Duration(i) * time.Second)}
+	}
+	large := func(i int) testpki.CRLEntry { // 20-byte serial and a reason: about 50 bytes
+		s := new(big.Int).Lsh(big.NewInt(int64(i+1)), 140)
+		return testpki.CRLEntry{Serial: s, RevokedAt: base.Add(-time.Duration(i) * time.Hour), Reason: testpki.Reason(i % 6)}
+	}
+	for _, tc := range []struct {
+		name         string
+		first, then  func(int) testpki.CRLEntry
+		nFirst, nAll int
+	}{
+		{"small entries first: more entries predicted, fewer serial bytes", small, large, estimateSample + 10, 20000},
+		{"large entries first: fewer entries predicted", large, small, estimateSample + 10, 20000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var entries []testpki.CRLEntry
+			for i := range tc.nAll {
+				if i < tc.nFirst {
+					entries = append(entries, tc.first(i))
+				} else {
+					entries = append(entries, tc.then(i))
+				}
+			}
+			der := testpki.Must(ca.BuildCRL(testpki.CRLTemplate{Entries: entries}))
+			c, err := Parse(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rl, err := x509.ParseRevocationList(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Len() != len(rl.RevokedCertificateEntries) {
+				t.Fatalf("%d entries, crypto/x509 reads %d", c.Len(), len(rl.RevokedCertificateEntries))
+			}
+			i := 0
+			for e := range c.All {
+				want := rl.RevokedCertificateEntries[i]
+				if SerialInt(e.Serial).Cmp(want.SerialNumber) != 0 || !e.Time().Equal(want.RevocationTime) || (want.ReasonCode != 0) != (e.Reason != NoReason && e.Reason != 0) {
+					t.Fatalf("entry %d: %x %v %d, crypto/x509 reads %x %v %d", i, e.Serial, e.Time(), e.Reason, want.SerialNumber, want.RevocationTime, want.ReasonCode)
+				}
+				i++
+			}
+			for _, j := range []int{0, tc.nFirst - 1, tc.nFirst, tc.nAll - 1} {
+				s := entries[j].Serial
+				if _, ok := c.Lookup(s); !ok {
+					t.Errorf("entry %d (serial %x) not found", j, s)
+				}
+			}
+			// What the entries need, with the hash table: the serials,
+			// 9 bytes of offsets, times and reasons, and 4/(3/4) of
+			// slots; the prediction may leave 1/8 more.
+			need := 0
+			for _, e := range entries {
+				need += len(SerialBytes(e.Serial)) + 9 + 6
+			}
+			if got := c.RetainedBytes(); float64(got) > 1.125*float64(need)+1024 {
+				t.Errorf("the index keeps %d bytes, want about %d", got, need)
+			}
+			t.Logf("%d entries: %d bytes kept (%.1f per entry), %d needed", c.Len(), c.RetainedBytes(), float64(c.RetainedBytes())/float64(c.Len()), need)
+		})
+	}
+}
