@@ -1,6 +1,7 @@
 package crlscan
 
 import (
+	"bytes"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
@@ -35,6 +36,7 @@ func FuzzScan(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, der []byte) {
+		fastAgrees(t, der)
 		c, _ := compareWithX509(t, der)
 		if c == nil {
 			return
@@ -47,6 +49,40 @@ func FuzzScan(f *testing.F) {
 			c.IDP.Name.Names(c.RawIssuer)
 		}
 	})
+}
+
+// fastAgrees checks that the scanner's fast path for common entries and
+// its general path read der alike: both fail, or both read the same
+// entries.
+func fastAgrees(t *testing.T, der []byte) {
+	t.Helper()
+	scan := func(fast bool) ([]Entry, error) {
+		c, err := ParseHeader(der)
+		if err != nil || c.pending == nil {
+			return nil, err
+		}
+		if err := c.scanEntries(c.pending, fast); err != nil {
+			return nil, err
+		}
+		var es []Entry
+		for e := range c.All {
+			es = append(es, e)
+		}
+		return es, nil
+	}
+	fe, ferr := scan(true)
+	ge, gerr := scan(false)
+	if (ferr == nil) != (gerr == nil) {
+		t.Fatalf("fast path: %v; general path: %v", ferr, gerr)
+	}
+	if len(fe) != len(ge) {
+		t.Fatalf("fast path reads %d entries, general path %d", len(fe), len(ge))
+	}
+	for i := range fe {
+		if !bytes.Equal(fe[i].Serial, ge[i].Serial) || fe[i].RevokedAt != ge[i].RevokedAt || fe[i].Reason != ge[i].Reason {
+			t.Fatalf("entry %d: fast path %+v, general path %+v", i, fe[i], ge[i])
+		}
+	}
 }
 
 // fuzzSeedCRLs builds a few CRLs exercising every field the scanner reads.

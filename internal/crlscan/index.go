@@ -194,10 +194,10 @@ func (x *index) put(i int, serial []byte, at int64, reason uint8) bool {
 // would probe slots all over a table of megabytes: a cache miss per entry,
 // which was most of the cost of loading. build instead sorts the entries
 // by stretch of the table (a radix pass: count, then scatter), then fills
-// each stretch, which fits in the CPU's cache, in order of home slot (a
-// counting sort within the stretch): an entry goes to the first slot after
-// the entries of lower home, which is where linear probing would have put
-// it, and the table is written in order.
+// each stretch, which fits in the CPU's cache, from counts of its entries
+// by home slot: the entries of a home take the slots from the first one
+// after the entries of lower homes, which is where linear probing would
+// have put them, without probing.
 const (
 	// partitionFrom is the number of entries from which build sorts them
 	// first: below it, the table fits in cache anyway.
@@ -208,11 +208,14 @@ const (
 	// parallelBuild is the number of entries from which two goroutines
 	// share the build.
 	parallelBuild = 1 << 16
-	// maxStretch is the number of entries of one stretch above which
-	// they are placed one by one, by probing: a stretch holds about
-	// 3/4 of its width on average, more only when serials repeat (they
-	// share a home).
-	maxStretchFactor = 4
+	// maxStretchFactor times the width of a stretch is the number of
+	// entries above which its entries are placed one by one, by probing,
+	// which keeps one entry per serial: a stretch holds about 3/4 of its
+	// width on average (the hashes are uniform), more only when serials
+	// repeat (copies share a home). Below it, copies each take a slot
+	// (see fill), so that a cluster of slots never holds more than about
+	// twice a stretch's width in copies.
+	maxStretchFactor = 2
 )
 
 // pendingSlot is an entry on its way into the table: its home slot and
@@ -325,18 +328,14 @@ func (x *index) parallel(workers int, f func(w int)) {
 // limit: the entries of a stretch are ss[bounds[k]:bounds[k+1]]. It
 // returns the entries that would go at or after limit.
 //
-// Within a stretch, a counting sort puts the entries in order of home
-// slot (and, for one home, in CRL order); each then takes the first free
-// slot from its home, after the entries placed before it. A copy of the
-// serial of the entry placed just before takes no slot: the preferred of
-// the two stays (see prefer). Copies that are not consecutive (another
-// serial with the same home between them; a CRL that repeats serials is
-// malformed anyway) all take slots, and find picks among them.
+// Within a stretch, the entries are counted by home slot; the entries of
+// home h then take consecutive slots (in CRL order) from max(h, the slot
+// after the entries of lower homes). A serial listed more than once (a
+// CRL that does so is malformed anyway) has a slot per copy, all in one
+// cluster, and find picks among them as prefer says.
 func (x *index) fill(ss []pendingSlot, bounds []int, shift uint, limit int) (spill []pendingSlot) {
-	idxMask := uint32(1)<<x.idxBits - 1
 	width := 1 << shift
-	count := make([]int32, width+1)
-	var local []pendingSlot
+	count := make([]int32, width)
 	cur := 0 // the first slot after the entries placed
 	for k := 0; k+1 < len(bounds); k++ {
 		part := ss[bounds[k]:bounds[k+1]]
@@ -357,42 +356,26 @@ func (x *index) fill(ss []pendingSlot, bounds []int, shift uint, limit int) (spi
 		base := int(part[0].home>>shift) << shift
 		clear(count)
 		for _, s := range part {
-			count[int(s.home)-base+1]++
+			count[int(s.home)-base]++
 		}
-		for h := 1; h <= width; h++ {
-			count[h] += count[h-1]
+		// Each home's count becomes the slot of its first entry.
+		for h, c := range count {
+			cur = max(cur, base+h)
+			count[h] = int32(cur)
+			cur += int(c)
 		}
-		local = slices.Grow(local[:0], len(part))[:len(part)]
 		for _, s := range part {
 			h := int(s.home) - base
-			local[count[h]] = s
+			p := int(count[h])
 			count[h]++
-		}
-		last := -1 // the slot of the last entry placed
-		for _, s := range local {
-			p := max(int(s.home), cur)
 			if p >= limit {
 				spill = append(spill, s)
 				continue
 			}
-			if last >= 0 && x.sameSerial(s.val, x.slots[last], idxMask) {
-				// A copy of the entry just placed: keep one.
-				if x.prefer(int(s.val&idxMask)-1, int(x.slots[last]&idxMask)-1) {
-					x.slots[last] = s.val
-				}
-				continue
-			}
 			x.slots[p] = s.val
-			cur, last = p+1, p
 		}
 	}
 	return spill
-}
-
-// sameSerial reports whether slot values a and b stand for entries with
-// the same serial.
-func (x *index) sameSerial(a, b, idxMask uint32) bool {
-	return (a^b)&^idxMask == 0 && bytes.Equal(x.serial(int(a&idxMask)-1), x.serial(int(b&idxMask)-1))
 }
 
 // place puts s in the first free slot from its home, probing up to hi and

@@ -53,6 +53,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/big"
 	"time"
@@ -318,7 +319,7 @@ func (c *CRL) ScanEntries() error {
 	if c.pending == nil {
 		return nil
 	}
-	err := c.scanEntries(c.pending)
+	err := c.scanEntries(c.pending, true)
 	c.pending = nil
 	return err
 }
@@ -673,7 +674,7 @@ const minEntrySize = 2 + 3 + 13
 // The loop reads DER headers itself (with cryptobyte's rules: definite,
 // minimal lengths) and decodes the common encodings directly; anything
 // unusual goes through cryptobyte.
-func (c *CRL) scanEntries(revoked cryptobyte.String) error {
+func (c *CRL) scanEntries(revoked cryptobyte.String, fast bool) error {
 	if uint64(len(revoked)) > math.MaxUint32 {
 		return &Error{Field: "revokedCertificates", Msg: "larger than 4 GiB"}
 	}
@@ -693,7 +694,45 @@ func (c *CRL) scanEntries(revoked cryptobyte.String) error {
 	var lastDays int64 = -1
 	i := 0
 	for off := 0; off < len(buf); i++ {
-		// entryBounds, inlined.
+		// The common entry, read in place: short-form lengths, a
+		// UTCTime with seconds in UTC, and no extension or only a
+		// non-critical reasonCode. Anything else takes the general path
+		// below. (fast is false only in tests that check the two paths
+		// agree.)
+		if e := buf[off:]; fast && len(e) >= minEntrySize+2 && e[0] == 0x30 && e[1] < 0x80 && e[2] == 0x02 && e[3] < 0x80 && i < x.len() {
+			n, t := int(e[1])+2, 4+int(e[3]) // the entry's size; where its revocationDate starts
+			if n <= len(e) && t > 4 && t+15 <= n && e[t] == 0x17 && e[t+1] == 13 && e[t+14] == 'Z' && validInteger(e[4:t]) {
+				reason, extOK := uint8(NoReason), n == t+15
+				if r := e[t+15 : n]; len(r) == 14 && r[0] == 0x30 && r[1] == 12 &&
+					binary.LittleEndian.Uint64(r[2:]) == reasonOnlyHead && binary.LittleEndian.Uint32(r[10:])&0xffffff == reasonOnlyTail && validReason(int(r[13])) {
+					reason, extOK = r[13], true
+				}
+				d := e[t+2 : t+14] // YYMMDDhhmmss
+				ymd := uint64(binary.BigEndian.Uint32(d))<<16 | uint64(binary.BigEndian.Uint16(d[4:]))
+				var at int64
+				timeOK := false
+				if lastDays >= 0 && ymd == lastYMD {
+					h0, h1, m0, m1, s0, s1 := d[6]-'0', d[7]-'0', d[8]-'0', d[9]-'0', d[10]-'0', d[11]-'0'
+					if h0 <= 9 && h1 <= 9 && m0 <= 9 && m1 <= 9 && s0 <= 9 && s1 <= 9 {
+						hour, minute, sec := int(h0)*10+int(h1), int(m0)*10+int(m1), int(s0)*10+int(s1)
+						at, timeOK = lastDays*86400+int64(hour*3600+minute*60+sec), hour <= 23 && minute <= 59 && sec <= 59
+					}
+				} else if at, timeOK = civil(d, 2); timeOK && at >= 0 {
+					lastYMD, lastDays = ymd, at/86400
+				}
+				serial := e[4:t]
+				if pos := int(x.offs[i]); extOK && timeOK && at >= 0 && at < farTime && len(serial) <= len(x.blob)-pos {
+					copy(x.blob[pos:], serial)
+					x.offs[i+1] = uint32(pos + len(serial))
+					x.times[i] = uint32(at)
+					x.reasons[i] = reason
+					x.hashes[i] = uint32(maphash.Bytes(x.seed, serial))
+					off += n
+					continue
+				}
+			}
+		}
+		// The general path. entryBounds, inlined:
 		tag, start, end, ok := tlv(buf, off, len(buf))
 		if !ok || tag != 0x30 {
 			return malformed(fmt.Sprintf("entry %d", i))
@@ -721,8 +760,8 @@ func (c *CRL) scanEntries(revoked cryptobyte.String) error {
 			ymd := uint64(binary.BigEndian.Uint32(d))<<16 | uint64(binary.BigEndian.Uint16(d[4:]))
 			if lastDays >= 0 && ymd == lastYMD {
 				at, ok = clock(d[6:], lastDays)
-			} else if at, ok = civil(d, 2); ok {
-				lastYMD, lastDays = ymd, at/86400
+			} else if at, ok = civil(d, 2); ok && at >= 0 {
+				lastYMD, lastDays = ymd, at/86400 // (only days from 1970: at/86400 rounds toward zero)
 			}
 		case ok && tag == 0x18 && t1-t0 == 15 && buf[t1-1] == 'Z':
 			at, ok = civil(buf[t0:t0+14], 4)

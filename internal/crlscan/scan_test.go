@@ -122,7 +122,7 @@ func readCert(t *testing.T, rel string) *x509.Certificate {
 }
 
 // TestCorpusAgreement runs every real CRL of the corpus through both
-// parsers.
+// parsers, and through the scanner's two paths.
 func TestCorpusAgreement(t *testing.T) {
 	t.Parallel()
 	var files []string
@@ -140,6 +140,7 @@ func TestCorpusAgreement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			fastAgrees(t, der)
 			c, rl := compareWithX509(t, der)
 			switch {
 			case c != nil:
@@ -678,5 +679,55 @@ func TestEstimateShortAndLong(t *testing.T) {
 			}
 			t.Logf("%d entries: %d bytes kept (%.1f per entry), %d needed", c.Len(), c.RetainedBytes(), float64(c.RetainedBytes())/float64(c.Len()), need)
 		})
+	}
+}
+
+// TestFastPathAgrees: the fast path for common entries reads what the
+// general path reads, on entries around its edges: dates either side of
+// 1970 and of the UTCTime range (the day of the previous entry is reused
+// only from 1970), every reason code, serials of every sign and length,
+// extensions other than a lone reasonCode. (TestCorpusAgreement and
+// FuzzScan check it on real CRLs and on fuzzed ones.)
+func TestFastPathAgrees(t *testing.T) {
+	t.Parallel()
+	ca := testpki.Must(testpki.NewRoot(testpki.CertOptions{CommonName: "Fast CA"}))
+	var entries []testpki.CRLEntry
+	days := []time.Time{
+		time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 22, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), time.Date(1970, 1, 1, 0, 0, 1, 0, time.UTC),
+		time.Date(2026, 2, 28, 23, 59, 59, 0, time.UTC), time.Date(2026, 2, 28, 12, 0, 0, 0, time.UTC),
+		time.Date(2049, 12, 31, 23, 59, 59, 0, time.UTC),
+	}
+	serials := []*big.Int{big.NewInt(0), big.NewInt(-1), big.NewInt(127), big.NewInt(128), big.NewInt(-129),
+		new(big.Int).Lsh(big.NewInt(1), 159), new(big.Int).Lsh(big.NewInt(1), 300)}
+	k := 0
+	for _, d := range days {
+		for _, s := range serials {
+			for r := -1; r <= 10; r++ {
+				e := testpki.CRLEntry{Serial: new(big.Int).Add(s, big.NewInt(int64(k*1000))), RevokedAt: d.Add(time.Duration(k%3) * time.Second)}
+				if r >= 0 && r != 7 {
+					e.Reason = testpki.Reason(r)
+				}
+				if k%17 == 0 {
+					e.InvalidityDate = d
+				}
+				entries = append(entries, e)
+				k++
+			}
+		}
+	}
+	der := testpki.Must(ca.BuildCRL(testpki.CRLTemplate{Entries: entries}))
+	fastAgrees(t, der)
+	c, err := Parse(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The entries of 1969-12-31 keep their day, after an entry of the
+	// same day was read.
+	for i, e := range entries {
+		got, ok := c.Lookup(e.Serial)
+		if !ok || got.RevokedAt != e.RevokedAt.Unix() {
+			t.Fatalf("entry %d: %v, %v; want revoked at %v", i, got.Time(), ok, e.RevokedAt)
+		}
 	}
 }
