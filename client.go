@@ -28,6 +28,10 @@ type Dialer struct {
 	infos     *certInfos  // descriptions of the certificates seen, for Reports
 	phrases   phrases     // details of the chain and hostname checks
 	observe   Observer    // WithObserver and WithLogger combined; nil when none
+	watchdog  watchdog    // the bounds of the dials in flight
+	// checksRoom is the most checks a handshake recorded, to size the
+	// next one's list.
+	checksRoom atomic.Int32
 }
 
 // New returns a Dialer configured by opts. With no options it trusts the
@@ -95,11 +99,10 @@ func (d *Dialer) dial(ctx context.Context, network, addr string, protos []string
 	if err != nil {
 		return nil, fmt.Errorf("tlsclient: address %q: %w (want host:port, e.g. example.com:443)", addr, err)
 	}
-	// The dial's bound applies as a context to the connect and to the
-	// verifiers, and as a deadline on the connection during the handshake:
-	// crypto/tls watches a cancelable context with a goroutine of its own
-	// per handshake, which a deadline avoids when the caller's context
-	// cannot be canceled.
+	// The dial's bound applies to the connect, the handshake and the
+	// verifiers. The connect and the handshake are watched by the
+	// Dialer's watchdog rather than given a deadline each (see
+	// watchdog.go); the verifiers get it as a context.
 	var start time.Time
 	if d.observe != nil {
 		start = time.Now() // for EventHandshake's Duration
@@ -124,18 +127,34 @@ func (d *Dialer) dial(ctx context.Context, network, addr string, protos []string
 	var verr error
 	cfg.VerifyConnection = d.verifyConnection(vctx, rep, &verr)
 
-	raw, err := d.dialRaw(ctx, b, network, addr)
+	var x *watch
+	if b != nil {
+		x = &watch{deadline: b.deadline}
+	}
+	raw, err := d.dialRaw(ctx, b, x, network, addr)
 	if err != nil {
 		return nil, err
 	}
 	hctx := ctx
-	if b != nil && raw.SetDeadline(b.deadline) != nil {
-		// A transport without deadlines: let crypto/tls watch the bound.
+	if b != nil && d.cfg.dial != nil && raw.SetDeadline(time.Time{}) != nil {
+		// A transport without deadlines, which the watchdog closes
+		// rather than interrupts: let crypto/tls watch the bound too.
 		hctx = b
 	}
 	ec := &eofConn{Conn: raw}
 	tc := tls.Client(ec, cfg)
-	if err := tc.HandshakeContext(hctx); err != nil {
+	err = tc.HandshakeContext(hctx)
+	if x != nil && d.watchdog.disarm(x) {
+		if err == nil {
+			// Done as the bound passed: undo the interruption.
+			err = raw.SetDeadline(time.Time{})
+		}
+		if err != nil && verr == nil {
+			raw.Close()
+			return nil, fmt.Errorf("tlsclient: handshake with %s: %w", addr, b.timeout())
+		}
+	}
+	if err != nil {
 		raw.Close()
 		if rep.Version == "" {
 			// Refused before VerifyConnection: keep what was negotiated.
@@ -147,9 +166,6 @@ func (d *Dialer) dial(ctx context.Context, network, addr string, protos []string
 			return nil, fmt.Errorf("tlsclient: handshake with %s: %w", addr, b.timeout())
 		}
 		return nil, d.handshakeError(ctx, err, verr, rep, start)
-	}
-	if b != nil {
-		raw.SetDeadline(time.Time{})
 	}
 	ec.report = rep
 	d.done(ctx, rep, nil, start)
@@ -276,32 +292,47 @@ func (e *timeoutError) Error() string {
 func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // dialRaw makes the transport connection within the dial's bound b (nil:
-// none). The default dialer takes the bound as a deadline; a custom dial
-// function gets it as a context.
-func (d *Dialer) dialRaw(ctx context.Context, b *boundedContext, network, addr string) (net.Conn, error) {
+// none), watched by x (nil when b is), which it arms and leaves armed on
+// success, with the connection recorded. The default dialer gets a context
+// that the watchdog cancels; a dial function of the Dialer's own gets the
+// bound as a context.
+func (d *Dialer) dialRaw(ctx context.Context, b *boundedContext, x *watch, network, addr string) (net.Conn, error) {
 	var raw net.Conn
 	var err error
 	if d.cfg.dial != nil {
 		dctx := ctx
 		if b != nil {
 			dctx = b
+			d.watchdog.arm(x)
 		}
 		raw, err = d.cfg.dial(dctx, network, addr)
 	} else {
 		var nd net.Dialer
+		dctx := ctx
 		if b != nil {
-			nd.Deadline = b.deadline
+			var cancel context.CancelFunc
+			dctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			x.cancel = cancel
+			d.watchdog.arm(x)
 		}
-		raw, err = nd.DialContext(ctx, network, addr)
+		raw, err = nd.DialContext(dctx, network, addr)
 	}
 	if err == nil {
-		return raw, nil
+		if x == nil || d.watchdog.connected(x, raw) {
+			return raw, nil
+		}
+		// Connected as the bound passed.
+		raw.Close()
+		d.watchdog.disarm(x)
+		return nil, b.timeout()
 	}
+	expired := x != nil && d.watchdog.disarm(x)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
 	var ne net.Error
-	if b != nil && (b.Err() != nil || errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(b.deadline)) {
+	if b != nil && (expired || b.Err() != nil || errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(b.deadline)) {
 		return nil, b.timeout()
 	}
 	return nil, fmt.Errorf("tlsclient: dial %s: %w", addr, err)
@@ -368,8 +399,14 @@ func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error)
 		now := d.cfg.time()
 		rep.Time = now
 		rep.setConnection(&cs)
-		// Room for the chain and hostname checks and a few per verifier.
-		st := &State{ConnectionState: cs, Now: now, infos: d.infos, observe: d.observe, server: rep.ServerName, checks: make([]Check, 0, 2+4*len(d.verifiers))}
+		// Room for as many checks as the most any handshake of this
+		// Dialer recorded: the chain and hostname checks and, at first,
+		// two per verifier.
+		room := int(d.checksRoom.Load())
+		if room == 0 {
+			room = 2 + 2*len(d.verifiers)
+		}
+		st := &State{ConnectionState: cs, Now: now, infos: d.infos, observe: d.observe, server: rep.ServerName, checks: make([]Check, 0, room)}
 		chain := st.Chain()
 		if len(chain) == 0 {
 			// crypto/tls verified the chain before calling us, so this
@@ -390,6 +427,9 @@ func (d *Dialer) verifyConnection(ctx context.Context, rep *Report, verr *error)
 		st.Record(Check{Verifier: "hostname", Subject: leafLabel, Outcome: Pass, Detail: d.phrases.get(phraseHost, rep.ServerName)})
 		err := runVerifiers(ctx, st, d.verifiers)
 		rep.Checks = st.takeChecks()
+		if n := len(rep.Checks); n > room {
+			d.checksRoom.Store(int32(n))
+		}
 		if err != nil {
 			*verr = err
 		}
