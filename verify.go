@@ -350,18 +350,33 @@ func (r *Report) setChain(chain []*x509.Certificate, infos *certInfos) {
 // format the same chain again. It is safe for concurrent use; a nil
 // *certInfos describes without remembering.
 type certInfos struct {
-	mu sync.Mutex // guards m
-	m  map[string]CertInfo
+	mu    sync.Mutex // guards m and byPtr
+	m     map[string]CertInfo
+	byPtr map[*x509.Certificate]CertInfo
 }
 
-const maxCertInfos = 1024
+const (
+	maxCertInfos = 1024
+	// maxCertInfoPtrs bounds the certificates the memo keeps alive (as
+	// keys of byPtr): those of the few chains a Dialer sees again and
+	// again, whose parsed certificates crypto/tls shares between
+	// connections (its certificate cache) and resumed sessions replay.
+	maxCertInfoPtrs = 64
+)
 
 func (ci *certInfos) describe(c *x509.Certificate) CertInfo {
 	if ci == nil {
 		return describe(c)
 	}
 	ci.mu.Lock()
-	info, ok := ci.m[string(c.Raw)]
+	// The same parsed certificate first: a pointer is cheaper to hash
+	// than a DER of a kilobyte.
+	info, ok := ci.byPtr[c]
+	if !ok {
+		if info, ok = ci.m[string(c.Raw)]; ok {
+			ci.rememberPtr(c, info)
+		}
+	}
 	ci.mu.Unlock()
 	if ok {
 		return info
@@ -372,8 +387,17 @@ func (ci *certInfos) describe(c *x509.Certificate) CertInfo {
 		ci.m = make(map[string]CertInfo)
 	}
 	ci.m[string(c.Raw)] = info
+	ci.rememberPtr(c, info)
 	ci.mu.Unlock()
 	return info
+}
+
+// rememberPtr records info for the parsed certificate c. ci.mu is held.
+func (ci *certInfos) rememberPtr(c *x509.Certificate, info CertInfo) {
+	if ci.byPtr == nil || len(ci.byPtr) >= maxCertInfoPtrs {
+		ci.byPtr = make(map[*x509.Certificate]CertInfo)
+	}
+	ci.byPtr[c] = info
 }
 
 // suiteNames names the cipher suites once: tls.CipherSuiteName builds the
