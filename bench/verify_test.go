@@ -19,8 +19,8 @@ import (
 var allocBudgets = map[string]float64{
 	"revocation":      36, // (33) revocation.New(): staple for the leaf, cached OCSP response for the intermediate
 	"ct":              12, // (10) ct.New(): three embedded SCTs, a cached connection verdict
-	"engine/defaults": 15, // (13) a Dialer's VerifyConnection: chain, host name, built-in staple check
-	"engine/all":      29, // (26) the same with revocation.New() and ct.New()
+	"engine/defaults": 9,  // (7) a Dialer's VerifyConnection: chain, host name, built-in staple check
+	"engine/all":      23, // (20) the same with revocation.New() and ct.New()
 }
 
 // A hotPath is what a warm handshake runs beyond crypto/tls: one verifier
