@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -728,6 +729,60 @@ func TestFastPathAgrees(t *testing.T) {
 		got, ok := c.Lookup(e.Serial)
 		if !ok || got.RevokedAt != e.RevokedAt.Unix() {
 			t.Fatalf("entry %d: %v, %v; want revoked at %v", i, got.Time(), ok, e.RevokedAt)
+		}
+	}
+}
+
+// TestBuildAgainstMap: tables of every size that build handles
+// differently (probing only; sorted by stretch and filled by one
+// goroutine; by two), with serials of random lengths, some repeated with
+// random reasons, find the entry prefer picks, as a map computed
+// directly says, and nothing else.
+func TestBuildAgainstMap(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 7, partitionFrom - 1, partitionFrom + 3, parallelBuild + 11, 3 * parallelBuild} {
+		serials := make([][]byte, n)
+		reasons := make([]uint8, n)
+		total := 0
+		for i := range n {
+			if i > 0 && rng.IntN(20) == 0 {
+				serials[i] = serials[rng.IntN(i)] // a repeat
+			} else {
+				s := make([]byte, 1+rng.IntN(20))
+				for k := range s {
+					s[k] = byte(rng.Uint32())
+				}
+				serials[i] = s
+			}
+			reasons[i] = []uint8{NoReason, 1, ReasonRemoveFromCRL}[rng.IntN(3)]
+			total += len(serials[i])
+		}
+		x := newIndex(n, total)
+		want := map[string]int{}
+		for i := range n {
+			if !x.put(i, serials[i], int64(i), reasons[i]) {
+				t.Fatal("put overflowed")
+			}
+			k := string(serials[i])
+			if j, ok := want[k]; !ok || x.prefer(i, j) {
+				want[k] = i
+			}
+		}
+		x.build()
+		for k, i := range want {
+			if got, ok := x.find([]byte(k)); !ok || got != i {
+				t.Fatalf("n=%d: serial %x found at %d, %v; want %d", n, k, got, ok, i)
+			}
+		}
+		for range 1000 {
+			s := make([]byte, 21) // longer than any serial put
+			for k := range s {
+				s[k] = byte(rng.Uint32())
+			}
+			if _, ok := x.find(s); ok {
+				t.Fatalf("n=%d: an absent serial was found", n)
+			}
 		}
 	}
 }
