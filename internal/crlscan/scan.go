@@ -712,6 +712,7 @@ func (c *CRL) scanEntries(revoked cryptobyte.String, fast bool) error {
 				var at int64
 				timeOK := false
 				if lastDays >= 0 && ymd == lastYMD {
+					// clock, inlined (it is too large for the compiler to).
 					h0, h1, m0, m1, s0, s1 := d[6]-'0', d[7]-'0', d[8]-'0', d[9]-'0', d[10]-'0', d[11]-'0'
 					if h0 <= 9 && h1 <= 9 && m0 <= 9 && m1 <= 9 && s0 <= 9 && s1 <= 9 {
 						hour, minute, sec := int(h0)*10+int(h1), int(m0)*10+int(m1), int(s0)*10+int(s1)
@@ -732,17 +733,10 @@ func (c *CRL) scanEntries(revoked cryptobyte.String, fast bool) error {
 				}
 			}
 		}
-		// The general path. entryBounds, inlined:
-		tag, start, end, ok := tlv(buf, off, len(buf))
-		if !ok || tag != 0x30 {
-			return malformed(fmt.Sprintf("entry %d", i))
-		}
-		tag, s0, s1, ok := tlv(buf, start, end)
-		if !ok || tag != 0x02 || !validInteger(buf[s0:s1]) {
-			return malformed(fmt.Sprintf("entry %d: serial number", i))
-		}
-		if end-s1 < minEntrySize-5 {
-			return malformed(fmt.Sprintf("entry %d: revocationDate", i))
+		// The general path.
+		s0, s1, end, err := entryBounds(buf, off, i)
+		if err != nil {
+			return err
 		}
 		if i == x.len() { // predicted short
 			n, serials := estimate(len(buf), off, i, int(x.offs[i]))
