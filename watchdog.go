@@ -114,8 +114,14 @@ func (w *watchdog) unlink(x *watch) {
 // connection's SetDeadline is the caller's code when the Dialer has a
 // dial function of its own.
 func (w *watchdog) fire() {
+	// An expired watch, with what its expiry acts on, read under w.mu.
+	type expiry struct {
+		x      *watch
+		cancel context.CancelFunc
+		conn   net.Conn
+	}
+	var expired []expiry
 	now := time.Now()
-	var expired []*watch
 	w.mu.Lock()
 	var earliest time.Time
 	for x := w.head; x != nil; {
@@ -124,36 +130,28 @@ func (w *watchdog) fire() {
 			w.unlink(x)
 			x.fired = true
 			x.expiring.Lock()
-			expired = append(expired, x)
+			expired = append(expired, expiry{x, x.cancel, x.conn})
 		} else if earliest.IsZero() || x.deadline.Before(earliest) {
 			earliest = x.deadline
 		}
 		x = next
-	}
-	type action struct {
-		cancel context.CancelFunc
-		conn   net.Conn
-	}
-	actions := make([]action, len(expired))
-	for i, x := range expired {
-		actions[i] = action{x.cancel, x.conn}
 	}
 	w.when = time.Time{}
 	if !earliest.IsZero() {
 		w.schedule(earliest)
 	}
 	w.mu.Unlock()
-	for i, x := range expired {
-		if a := actions[i]; a.cancel != nil {
-			a.cancel()
-		} else if a.conn != nil {
+	for _, e := range expired {
+		if e.cancel != nil {
+			e.cancel()
+		} else if e.conn != nil {
 			// Blocked reads and writes return os.ErrDeadlineExceeded;
 			// a connection without deadlines is closed instead.
-			if a.conn.SetDeadline(aLongTimeAgo) != nil {
-				a.conn.Close()
+			if e.conn.SetDeadline(aLongTimeAgo) != nil {
+				e.conn.Close()
 			}
 		}
-		x.expiring.Unlock()
+		e.x.expiring.Unlock()
 	}
 }
 
